@@ -1,0 +1,164 @@
+"""Host report formats: detection and decoding.
+
+``decode(data)`` is the one entry point: it checks the input (size, encoding, binary junk),
+detects the format, parses it and returns a ``DecodedDump``.  Every failure is a
+``DumpParseError`` with the line and the reason; no other exception escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..errors import DumpParseError
+from ..result import DecodedDump
+from . import (
+    aida64,
+    cpuid_r,
+    libcpuid,
+    libvirt_cpu,
+    libvirt_cpudata,
+    lscpu,
+    proc_cpuinfo,
+    qmp,
+    x86info,
+)
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_LINE_CHARS = 256 * 1024
+
+# format id -> (human name, decoder).  Raw formats give exact bits; the others give names.
+FORMATS = {
+    "cpuid-r": ("Todd Allen's cpuid -r / cpuid -1 -r", cpuid_r.decode),
+    "aida64": ("AIDA64 / InstLatx64 CPUID dump", aida64.decode),
+    "libcpuid": ("libcpuid raw (cpuid_tool --save)", libcpuid.decode),
+    "libvirt-cpudata": ("libvirt cputestdata <cpudata> XML", libvirt_cpudata.decode),
+    "x86info": ("x86info -r", x86info.decode),
+    "proc-cpuinfo": ("Linux /proc/cpuinfo", proc_cpuinfo.decode),
+    "lscpu": ("lscpu", lscpu.decode_text),
+    "lscpu-json": ("lscpu -J", lscpu.decode_json),
+    "libvirt-capabilities": ("virsh capabilities", libvirt_cpu.decode_capabilities),
+    "libvirt-domcapabilities": ("virsh domcapabilities", libvirt_cpu.decode_domcapabilities),
+    "libvirt-cpu": ("libvirt host <cpu> XML", libvirt_cpu.decode_cpu),
+    "qmp": ("QEMU QMP query-cpu-model-expansion", qmp.decode),
+}
+RAW_FORMATS = frozenset({"cpuid-r", "aida64", "libcpuid", "libvirt-cpudata", "x86info"})
+
+_TEXT_SIGNATURES = [
+    ("cpuid-r", cpuid_r.LINE),
+    ("aida64", aida64.LINE),
+    ("libcpuid", libcpuid.LINE),
+    ("x86info", x86info.LINE),
+]
+_LSCPU = re.compile(r"^Architecture:\s+\S", re.MULTILINE)
+_LSCPU_FLAGS = re.compile(r"^Flags:\s+", re.MULTILINE)
+_CPUINFO = re.compile(r"^processor\s*:\s*\d+\s*$", re.MULTILINE)
+_CPUINFO_KEYS = re.compile(r"^(vendor_id|flags)\s*:", re.MULTILINE)
+_XML_ROOTS = {
+    "cpudata": "libvirt-cpudata",
+    "capabilities": "libvirt-capabilities",
+    "domainCapabilities": "libvirt-domcapabilities",
+    "cpu": "libvirt-cpu",
+}
+_XML_ROOT = re.compile(r"<\s*([A-Za-z][\w.-]*)")
+_ALLOWED_CONTROL = {"\t", "\n", "\r", "\f", "\v"}
+
+
+def to_text(data: str | bytes) -> str:
+    """Check the raw upload and return it as text; refuse what is not a plain-text report."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_BYTES:
+            raise DumpParseError(f"the input is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+        nul = data.find(b"\0")
+        if nul >= 0:
+            line = data.count(b"\n", 0, nul) + 1
+            raise DumpParseError("binary data (a NUL byte) is not a text report", line)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise DumpParseError(
+                f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})", line
+            ) from None
+    else:
+        text = data
+        if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+            raise DumpParseError(f"the input is over the limit of {MAX_BYTES:,} bytes")
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise DumpParseError("the input is empty")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise DumpParseError(f"line longer than {MAX_LINE_CHARS:,} characters", number)
+        for char in line:
+            if (char < " " and char not in _ALLOWED_CONTROL) or "\ud800" <= char <= "\udfff" or char == "\x7f":
+                raise DumpParseError(
+                    f"binary data (control character U+{ord(char):04X}) is not a text report", number
+                )
+    return text
+
+
+def detect(text: str) -> str:
+    """The format id of a report, judged from its first lines; DumpParseError if none fits."""
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        root = _xml_root(stripped)
+        if root in _XML_ROOTS:
+            return _XML_ROOTS[root]
+        raise DumpParseError(
+            f"XML with root <{root}> is not a known report (expected <cpudata>, <capabilities>, "
+            "<domainCapabilities> or <cpu>)",
+            1,
+        )
+    if stripped.startswith("{"):
+        return _detect_json(stripped)
+    head = "\n".join(text.splitlines()[:400])
+    for name, pattern in _TEXT_SIGNATURES:
+        if pattern.search(head):
+            return name
+    if _LSCPU.search(head) and _LSCPU_FLAGS.search(text):
+        return "lscpu"
+    if _CPUINFO.search(head) and _CPUINFO_KEYS.search(head):
+        return "proc-cpuinfo"
+    raise DumpParseError(
+        "not a recognised CPUID dump or host report; accepted formats: "
+        + ", ".join(name for name, _ in FORMATS.values()),
+        1,
+    )
+
+
+def _xml_root(text: str) -> str:
+    # Skip the XML declaration and comments such as libvirt's "<!-- CPU name -->".
+    body = re.sub(r"<\?.*?\?>|<!--.*?-->", "", text, flags=re.DOTALL).lstrip()
+    if body.startswith("<!"):
+        raise DumpParseError("XML with a DTD or entity declarations is refused", 1)
+    match = _XML_ROOT.match(body)
+    return match.group(1) if match else ""
+
+
+def _detect_json(text: str) -> str:
+    first = text.split("\n", 1)[0] if qmp.looks_like_jsonl(text) else text
+    try:
+        document = json.loads(first)
+    except json.JSONDecodeError as error:
+        raise DumpParseError(f"invalid JSON: {error.msg}", error.lineno) from None
+    if isinstance(document, dict) and isinstance(document.get("lscpu"), list):
+        return "lscpu-json"
+    if isinstance(document, dict) and ("QMP" in document or "return" in document or "execute" in document):
+        return "qmp"
+    raise DumpParseError("JSON that is neither lscpu -J output nor a QMP reply", 1)
+
+
+def decode(data: str | bytes, format: str | None = None) -> DecodedDump:  # noqa: A002
+    """Decode a host report of any supported format."""
+    text = to_text(data)
+    name = format or detect(text)
+    if name not in FORMATS:
+        raise DumpParseError(f"unknown format {name!r}; use one of {', '.join(FORMATS)}")
+    try:
+        return FORMATS[name][1](text)
+    except DumpParseError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError) as error:
+        # A parser bug must not become a 500: report it as a malformed dump.
+        raise DumpParseError(f"malformed {FORMATS[name][0]} report ({type(error).__name__}: {error})") from error
