@@ -144,7 +144,7 @@ def _detect_json(text: str) -> str:
         raise DumpParseError(f"invalid JSON: {error.msg}", error.lineno) from None
     if isinstance(document, dict) and isinstance(document.get("lscpu"), list):
         return "lscpu-json"
-    if isinstance(document, dict) and ("QMP" in document or "return" in document or "execute" in document):
+    if isinstance(document, dict) and ("QMP" in document or "return" in document or "execute" in document or "error" in document):
         return "qmp"
     raise DumpParseError("JSON that is neither lscpu -J output nor a QMP reply", 1)
 
