@@ -22,10 +22,11 @@ def resolve(names: Iterable[str], vocabulary: str, ignore: frozenset[str] = froz
     hypervisor = False
     unrecognised = []
     for name in names:
+        if name in ignore:
+            continue
         feature = TABLE.lookup(name, vocabulary)
         if feature is None:
-            if name not in ignore:
-                unrecognised.append(name)
+            unrecognised.append(name)
             continue
         if feature is _HYPERVISOR:
             hypervisor = True

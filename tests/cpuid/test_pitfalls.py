@@ -143,3 +143,12 @@ def test_old_kernel_names_and_power_management_bits_are_read(dump):
     proc = dump("proc_cpuinfo_Opteron2376_Shanghai_cpu0_2009.txt")
     assert "cr8_legacy" in names(proc)  # printed as 'altmovcr8' in 2009
     assert {"invtsc", "hw_pstate"} <= names(proc)  # "power management: ... hwpstate [8]"
+
+
+def test_linux_vmx_flags_on_intel_are_not_cpuid_bits(dump):
+    # 'vnmi' on an Intel /proc/cpuinfo is a VMX capability, not AMD's CPUID 0x8000000A EDX[25].
+    e5405 = dump("proc_cpuinfo_XeonE5405_Harpertown_cpu0.txt")
+    assert "vnmi" in (DUMPS / "proc_cpuinfo_XeonE5405_Harpertown_cpu0.txt").read_text()
+    assert "vnmi" not in names(e5405)
+    assert {"vmx", "ssse3", "sse4_1", "xsave"} <= names(e5405)
+    assert not any("vnmi" in w or "tpr_shadow" in w for w in e5405.warnings)
