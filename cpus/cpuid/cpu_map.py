@@ -50,7 +50,9 @@ def load(directory: str | None = None) -> dict[str, LibvirtModel]:
                 continue
             vendor_element = model.find("vendor")
             parent = model.find("model")
-            features = {f.get("name") for f in model.findall("feature") if f.get("removed") != "yes"}
+            features = {
+                f.get("name") for f in model.findall("feature") if f.get("removed") != "yes"
+            }
             removed = {f.get("name") for f in model.findall("feature") if f.get("removed") == "yes"}
             signatures = tuple(
                 (int(s.get("family")), int(s.get("model"))) for s in model.findall("signature")
@@ -72,7 +74,9 @@ def load(directory: str | None = None) -> dict[str, LibvirtModel]:
             base_model = resolve(parent, depth + 1)
             features = (set(base_model.features) | features) - removed
             vendor = vendor or base_model.vendor
-        return LibvirtModel(name, vendor, frozenset(features), frozenset(removed), signatures, source)
+        return LibvirtModel(
+            name, vendor, frozenset(features), frozenset(removed), signatures, source
+        )
 
     return {name: resolve(name) for name in raw}
 
@@ -80,5 +84,7 @@ def load(directory: str | None = None) -> dict[str, LibvirtModel]:
 def expand(model_name: str, line: int | None = None) -> LibvirtModel:
     models = load()
     if model_name not in models:
-        raise DumpParseError(f"unknown libvirt CPU model {model_name!r} (not in libvirt 9.0's cpu_map)", line)
+        raise DumpParseError(
+            f"unknown libvirt CPU model {model_name!r} (not in libvirt 9.0's cpu_map)", line
+        )
     return models[model_name]

@@ -64,7 +64,9 @@ def identity_from_cpuid(
 
     brand_raw = ""
     if max_ext >= 0x80000004 and all((leaf, 0) in leaves for leaf in range(0x80000002, 0x80000005)):
-        brand_raw = registers_text(*(r for leaf in range(0x80000002, 0x80000005) for r in leaves[(leaf, 0)]))
+        brand_raw = registers_text(
+            *(r for leaf in range(0x80000002, 0x80000005) for r in leaves[(leaf, 0)])
+        )
     brand = " ".join(brand_raw.split())
 
     lm = bool(leaves.get((0x80000001, 0), (0, 0, 0, 0))[3] >> 29 & 1)
@@ -87,7 +89,11 @@ def identity_from_cpuid(
         if signature_row is not None:
             text = registers_text(*signature_row[1:]).strip()
             hypervisor_vendor = HYPERVISOR_NAMES.get(text, text or None)
-        where = f"inside a {hypervisor_vendor} virtual machine" if hypervisor_vendor else "inside a virtual machine"
+        where = (
+            f"inside a {hypervisor_vendor} virtual machine"
+            if hypervisor_vendor
+            else "inside a virtual machine"
+        )
         warnings.append(
             f"taken {where} (hypervisor bit set): it shows the guest's masked CPU view, "
             "not the host's capabilities"

@@ -16,7 +16,9 @@ _CPU_MASK = TABLE.cpu_feature_mask
 _HYPERVISOR = TABLE.by_name["hypervisor"]
 
 
-def resolve(names: Iterable[str], vocabulary: str, ignore: frozenset[str] = frozenset()) -> tuple[int, bool, list[str]]:
+def resolve(
+    names: Iterable[str], vocabulary: str, ignore: frozenset[str] = frozenset()
+) -> tuple[int, bool, list[str]]:
     """(mask, hypervisor bit seen, unrecognised names) for names of one vocabulary."""
     mask = 0
     hypervisor = False
@@ -65,9 +67,14 @@ def decode_names(
             "unknown, not absent (older kernels and libvirt releases do not know newer bits)"
         )
     if identity.in_vm:
-        where = f"a {identity.hypervisor_vendor} virtual machine" if identity.hypervisor_vendor else "a virtual machine"
+        where = (
+            f"a {identity.hypervisor_vendor} virtual machine"
+            if identity.hypervisor_vendor
+            else "a virtual machine"
+        )
         notes.append(
-            f"taken inside {where}: it shows the guest's masked CPU view, not the host's capabilities"
+            f"taken inside {where}: it shows the guest's masked CPU view, "
+            "not the host's capabilities"
         )
     return DecodedDump(
         format=format_name,

@@ -28,6 +28,25 @@ for (_leaf, _subleaf, _register), _features in TABLE.by_cpuid.items():
     _WORDS[(_leaf, _subleaf, _REGISTER_INDEX[_register])] = [(f.bit, f.mask) for f in _features]
 _WORD_MASKS = {word: sum(mask for _, mask in bits) for word, bits in _WORDS.items()}
 
+
+def _byte_tables(bits: list[tuple[int, int]]) -> tuple[list[int], ...]:
+    """For each byte of a register, the feature mask of every possible byte value."""
+    tables = []
+    for shift in (0, 8, 16, 24):
+        table = []
+        for value in range(256):
+            mask = 0
+            for bit, feature_mask in bits:
+                if shift <= bit < shift + 8 and value >> (bit - shift) & 1:
+                    mask |= feature_mask
+            table.append(mask)
+        tables.append(table)
+    return tuple(tables)
+
+
+# Decoding a register is four table lookups instead of a loop over its bits: the hot path.
+_WORD_TABLES = {word: _byte_tables(bits) for word, bits in _WORDS.items()}
+
 # Leaves whose contents mean something only when a CPUID bit says the leaf exists.
 _LEAF_GATES = {
     0x12: TABLE.by_name["sgx"],
@@ -38,6 +57,23 @@ _LEAF_GATES = {
 _MSR_GATES = {
     0x10A: TABLE.by_name["arch_capabilities"],
     0xCF: TABLE.by_name["core_capabilities"],
+}
+_LEAF_MASKS = {leaf: sum(f.mask for f in TABLE if f.leaf == leaf) for leaf in _LEAF_GATES}
+# Leaves whose registers decide features or identity: the only rows of CPUs other than CPU 0
+# that a parser needs to keep (the rest of a multi-CPU dump is topology and caches).
+RELEVANT_LEAVES = frozenset(
+    {leaf for leaf, _, _ in _WORDS}
+    | {0x0, 0x1, 0x40000000, 0x80000000, 0x80000002, 0x80000003, 0x80000004, 0x80000008, 0xC0000000}
+)
+# Registers compared between CPUs: the table's bits of every feature word, plus the signature.
+# OSXSAVE and OSPKE are left out: they follow CR4, which the OS sets per CPU.
+_OS_SET = sum(f.mask for f in TABLE if f.kind == "os")
+_COMPARED = sorted(_WORDS) + [(1, 0, 0)]
+_COMPARE_MASKS = {
+    word: sum(1 << bit for bit, mask in _WORDS[word] if not mask & _OS_SET)
+    if word in _WORDS
+    else 0xFFFFFFFF
+    for word in _COMPARED
 }
 _SYSCALL = TABLE.by_name["syscall"]
 _LM = TABLE.by_name["lm"]
@@ -52,7 +88,7 @@ class RawDump:
     missing subleaf row means all zeros); when False, a missing subleaf row means "unknown".
     """
 
-    cpus: list[dict[tuple[int, int], Registers]]
+    cpus: list[dict[tuple[int, int], Registers]]  # at least the RELEVANT_LEAVES of each CPU
     msrs: dict[int, int] = field(default_factory=dict)
     subleaves_enumerated: bool = True
     cpu_lines: list[int] = field(default_factory=list)
@@ -89,12 +125,15 @@ def clamp(leaves: dict[tuple[int, int], Registers]) -> tuple[dict, int, int]:
 
 
 def _feature_bits(
-    leaves: dict[tuple[int, int], Registers], max_basic: int, max_ext: int, subleaves_enumerated: bool
+    leaves: dict[tuple[int, int], Registers],
+    max_basic: int,
+    max_ext: int,
+    subleaves_enumerated: bool,
 ) -> tuple[int, int]:
     """(present, unknown) masks of the table's CPUID features."""
     present = unknown = 0
     max_leaf7_subleaf = leaves.get((7, 0), (0, 0, 0, 0))[0] if max_basic >= 7 else 0
-    for (leaf, subleaf, register), bits in _WORDS.items():
+    for leaf, subleaf, register in _WORDS:
         implemented = leaf <= max_ext if leaf >= 0x80000000 else leaf <= max_basic
         if leaf == 7 and subleaf > max_leaf7_subleaf:
             implemented = False
@@ -108,12 +147,17 @@ def _feature_bits(
             unknown |= _WORD_MASKS[(leaf, subleaf, register)]
             continue
         value = row[register]
-        for bit, mask in bits:
-            if value >> bit & 1:
-                present |= mask
+        if value:
+            byte0, byte1, byte2, byte3 = _WORD_TABLES[(leaf, subleaf, register)]
+            present |= (
+                byte0[value & 0xFF]
+                | byte1[value >> 8 & 0xFF]
+                | byte2[value >> 16 & 0xFF]
+                | byte3[value >> 24]
+            )
     for leaf, gate in _LEAF_GATES.items():
         if not present & gate.mask:
-            leaf_mask = sum(f.mask for f in TABLE if f.leaf == leaf)
+            leaf_mask = _LEAF_MASKS[leaf]
             present &= ~leaf_mask
             if not unknown & gate.mask:
                 unknown &= ~leaf_mask
@@ -145,10 +189,8 @@ def decode_raw(dump: RawDump, format_name: str) -> DecodedDump:
     first_line = dump.cpu_lines[0] if dump.cpu_lines else 1
     for leaf in (0, 1):
         if (leaf, 0) not in cpu0:
-            raise DumpParseError(
-                f"the dump has no CPUID leaf {leaf} ({'vendor' if leaf == 0 else 'signature and features'})",
-                first_line,
-            )
+            what = "vendor" if leaf == 0 else "signature and features"
+            raise DumpParseError(f"the dump has no CPUID leaf {leaf} ({what})", first_line)
     if cpu0[(0, 0)][0] < 1:
         raise DumpParseError("CPUID leaf 0 reports no standard leaves (EAX = 0)", first_line)
     leaves, max_basic, max_ext = clamp(cpu0)
@@ -186,10 +228,28 @@ def decode_raw(dump: RawDump, format_name: str) -> DecodedDump:
     )
 
 
+_COMPARED_ROWS = tuple(
+    ((leaf, subleaf), register, _COMPARE_MASKS[(leaf, subleaf, register)])
+    for leaf, subleaf, register in _COMPARED
+)
+_NO_ROW = (None, None, None, None)
+
+
+def _comparable(cpu: dict[tuple[int, int], Registers]) -> list:
+    """The registers that matter for migration, with per-CPU and OS-set bits masked."""
+    return [
+        None if (value := cpu.get(key, _NO_ROW)[register]) is None else value & mask
+        for key, register, mask in _COMPARED_ROWS
+    ]
+
+
 def _compare_cpus(dump: RawDump, present0: int, signature0: int | None) -> list[str]:
     """Warn when another CPU of the dump differs from CPU 0 beyond per-CPU fields."""
     warnings = []
+    reference = _comparable(dump.cpus[0])
     for number, cpu in enumerate(dump.cpus[1:], start=1):
+        if _comparable(cpu) == reference:
+            continue
         if (0, 0) not in cpu or (1, 0) not in cpu:
             warnings.append(f"CPU {number} of the dump has no leaf 0 or 1 and was not compared")
             continue

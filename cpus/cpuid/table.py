@@ -491,7 +491,9 @@ class FeatureTable:
                 self.by_cpuid.setdefault(word, []).append(feature)
         for vocabulary, aliases in _ALIASES.items():
             for alias, canonical in aliases.items():
-                self._by_vocabulary[vocabulary].setdefault(normalise(alias), self.by_name[canonical])
+                self._by_vocabulary[vocabulary].setdefault(
+                    normalise(alias), self.by_name[canonical]
+                )
 
     def _add(self, vocabulary: str, name: str, feature: Feature) -> None:
         index = self._by_vocabulary[vocabulary]

@@ -11,8 +11,24 @@ def test_opteron_2350_in_libvirt_names_equals_libvirts_expanded_host_cpu(dump):
     raw = dump("libvirt_cputestdata_x86_64-cpuid-Opteron-2350.xml")
     host = dump("libvirt_cputestdata_x86_64-cpuid-Opteron-2350-host.xml")
     expected = set(cpu_map.expand("Opteron_G3").features) | {
-        "vme", "ht", "monitor", "mmxext", "fxsr_opt", "pdpe1gb", "3dnowext", "3dnow", "cmp_legacy",
-        "extapic", "cr8legacy", "3dnowprefetch", "osvw", "ibs", "invtsc", "npt", "lbrv", "svm-lock",
+        "vme",
+        "ht",
+        "monitor",
+        "mmxext",
+        "fxsr_opt",
+        "pdpe1gb",
+        "3dnowext",
+        "3dnow",
+        "cmp_legacy",
+        "extapic",
+        "cr8legacy",
+        "3dnowprefetch",
+        "osvw",
+        "ibs",
+        "invtsc",
+        "npt",
+        "lbrv",
+        "svm-lock",
     }
     assert "monitor" in cpu_map.expand("Opteron_G3").removed
     assert names(raw, "libvirt") == expected
@@ -26,12 +42,24 @@ def test_opteron_2350_raw_xml_and_qmp_json_differ_only_where_kvm_does(dump):
     # KVM emulates x2apic and the TSC-deadline timer on any host.
     assert qmp - raw == {"x2apic", "tsc_deadline_timer"}
     # KVM (as of that capture) did not offer these to guests; hw_pstate has no QEMU name at all.
-    assert raw - qmp == {"ht", "monitor", "rdtscp", "extapic", "ibs", "invtsc", "lbrv", "svm_lock", "hw_pstate"}
+    assert raw - qmp == {
+        "ht",
+        "monitor",
+        "rdtscp",
+        "extapic",
+        "ibs",
+        "invtsc",
+        "lbrv",
+        "svm_lock",
+        "hw_pstate",
+    }
     assert {f.name for f in qmp_dump.unknown_features} & raw == {"hw_pstate"}
 
 
 def test_this_machine_cpuid_r_equals_cpuid_1_r(dump):
-    assert names(dump("thismachine_kvm_EPYC-Milan_cpuid-r.txt")) == names(dump("thismachine_kvm_EPYC-Milan_cpuid-1-r.txt"))
+    assert names(dump("thismachine_kvm_EPYC-Milan_cpuid-r.txt")) == names(
+        dump("thismachine_kvm_EPYC-Milan_cpuid-1-r.txt")
+    )
 
 
 def test_this_machine_proc_cpuinfo_misses_only_bits_linux_hides(dump):
@@ -65,9 +93,14 @@ def test_shanghai_proc_cpuinfo_is_a_subset_of_the_aida64_dump(dump):
     assert proc <= aida
     assert aida - proc == {
         # A 2009 kernel had no names for these 0x80000001 ECX bits.
-        "ibs", "skinit", "wdt",
+        "ibs",
+        "skinit",
+        "wdt",
         # Nor did it print the SVM feature leaf 0x8000000A (shown since Linux 4.x).
-        "npt", "lbrv", "svm_lock", "nrip_save",
+        "npt",
+        "lbrv",
+        "svm_lock",
+        "nrip_save",
         # Linux does not use MONITOR/MWAIT on family 10h and clears the flag.
         "monitor",
     }

@@ -14,7 +14,11 @@ def names(decoded):
 def test_leaves_above_the_maximum_are_ignored(dump):
     # libcpuid saves 32 basic leaves; Harpertown (max leaf 0xA) echoes leaf 0xA above it.
     e5420 = dump("libcpuidraw_XeonE5420_Harpertown.txt")
-    raw_rows = [line for line in (DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt").read_text().splitlines() if line.startswith("basic_cpuid[13]=")]
+    raw_rows = [
+        line
+        for line in (DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt").read_text().splitlines()
+        if line.startswith("basic_cpuid[13]=")
+    ]
     assert raw_rows == ["basic_cpuid[13]=07280202 00000000 00000000 00000503"]
     assert max(leaf for leaf, _ in e5420.cpuid if leaf < 0x80000000) == 0xA
     assert not {"xsaveopt", "xsavec", "xsaves"} & names(e5420)
@@ -45,7 +49,15 @@ def test_amd_mirror_of_leaf_1_edx_is_not_a_feature_difference(dump):
     only_barcelona = names(barcelona) - names(harpertown)
     assert not only_barcelona & leaf_1_edx
     assert {f.name for f in barcelona.features if (f.leaf, f.register) == (0x80000001, "edx")} == {
-        "syscall", "nx", "mmxext", "fxsr_opt", "pdpe1gb", "rdtscp", "lm", "3dnowext", "3dnow"
+        "syscall",
+        "nx",
+        "mmxext",
+        "fxsr_opt",
+        "pdpe1gb",
+        "rdtscp",
+        "lm",
+        "3dnowext",
+        "3dnow",
     }
 
 
@@ -70,8 +82,10 @@ def test_cpus_that_differ_in_features_are_reported():
     cpu1 = text.index("CPU 1:")
     row = "   0x00000007 0x00: eax=0x00000000 ebx=0x219c07ab"
     assert text.count(row) == 2
-    # CPU 1 without AVX2 (EBX bit 5): what a microcode or BIOS difference between sockets looks like.
-    tampered = text[:cpu1] + text[cpu1:].replace(row, "   0x00000007 0x00: eax=0x00000000 ebx=0x219c078b")
+    # CPU 1 without AVX2 (EBX bit 5), as when microcode or BIOS differ between sockets.
+    tampered = text[:cpu1] + text[cpu1:].replace(
+        row, "   0x00000007 0x00: eax=0x00000000 ebx=0x219c078b"
+    )
     decoded = decode(tampered)
     assert "avx2" in decoded.feature_names()
     assert any("CPU 1 differs from CPU 0" in w and "avx2" in w for w in decoded.warnings)
@@ -123,7 +137,9 @@ def test_msr_features_are_unknown_when_the_msr_exists_but_is_not_in_the_dump(dum
     cascade = dump("aida64_XeonGold_CascadeLakeSP_libcpuid.txt")
     assert "arch_capabilities" in names(cascade)
     assert {"mds_no", "taa_no", "rdctl_no"} <= {f.name for f in cascade.unknown_features}
-    skylake = dump("aida64_XeonGold_SkylakeSP_libcpuid.txt")  # no IA32_ARCH_CAPABILITIES: known absent
+    skylake = dump(
+        "aida64_XeonGold_SkylakeSP_libcpuid.txt"
+    )  # no IA32_ARCH_CAPABILITIES: known absent
     assert "arch_capabilities" not in names(skylake)
     assert not {f.name for f in skylake.unknown_features} & {"mds_no", "taa_no"}
 

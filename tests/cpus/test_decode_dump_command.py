@@ -30,15 +30,41 @@ def run(*args: str) -> list[dict]:
 def test_json_output_has_exactly_the_documented_keys_and_values():
     (record,) = run("--json", str(HARPERTOWN))
     assert list(record) == [
-        "path", "format", "vendor", "family", "model", "stepping", "brand", "phys_bits",
-        "virt_bits", "in_vm", "features", "unknown", "warnings",
+        "path",
+        "format",
+        "vendor",
+        "family",
+        "model",
+        "stepping",
+        "brand",
+        "phys_bits",
+        "virt_bits",
+        "in_vm",
+        "features",
+        "unknown",
+        "warnings",
     ]
     assert record["path"] == str(HARPERTOWN)
-    assert (record["format"], record["vendor"], record["family"], record["model"], record["stepping"]) == (
-        "aida64", "GenuineIntel", 6, 23, 6,
+    assert (
+        record["format"],
+        record["vendor"],
+        record["family"],
+        record["model"],
+        record["stepping"],
+    ) == (
+        "aida64",
+        "GenuineIntel",
+        6,
+        23,
+        6,
     )
     assert record["brand"] == "Intel(R) Xeon(R) CPU E5462 @ 2.80GHz"
-    assert (record["phys_bits"], record["virt_bits"], record["in_vm"], record["unknown"]) == (38, 48, False, False)
+    assert (record["phys_bits"], record["virt_bits"], record["in_vm"], record["unknown"]) == (
+        38,
+        48,
+        False,
+        False,
+    )
     assert record["features"] == HARPERTOWN_FEATURES
     assert any("64-bit mode" in warning for warning in record["warnings"])
 
@@ -48,8 +74,16 @@ def test_names_switch_vocabulary():
     (qemu,) = run("--json", "--names", "qemu", str(BARCELONA))
     (libvirt,) = run("--json", "--names", "libvirt", str(BARCELONA))
     assert "cr8_legacy" in linux["features"] and "invtsc" in linux["features"]
-    assert "cr8legacy" in qemu["features"] and "lahf-lm" in qemu["features"] and "svm-lock" in qemu["features"]
-    assert "lahf_lm" in libvirt["features"] and "svm-lock" in libvirt["features"] and "pni" in libvirt["features"]
+    assert (
+        "cr8legacy" in qemu["features"]
+        and "lahf-lm" in qemu["features"]
+        and "svm-lock" in qemu["features"]
+    )
+    assert (
+        "lahf_lm" in libvirt["features"]
+        and "svm-lock" in libvirt["features"]
+        and "pni" in libvirt["features"]
+    )
     assert linux["features"] == sorted(linux["features"])
 
 
@@ -74,13 +108,27 @@ def test_failures_exit_2_with_file_line_and_reason_and_good_files_still_print(tm
     lines[4] = "CPUID 00000003: 0000000G-00000000-00000000-00000000"
     broken.write_text("\n".join(lines))
     result = subprocess.run(
-        [sys.executable, "manage.py", "decode_dump", "--json", str(HARPERTOWN), str(broken), str(tmp_path / "missing")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "decode_dump",
+            "--json",
+            str(HARPERTOWN),
+            str(broken),
+            str(tmp_path / "missing"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert [json.loads(line)["path"] for line in result.stdout.splitlines()] == [str(HARPERTOWN)]
     errors = result.stderr.splitlines()
-    assert errors[0] == f"{broken}:5: malformed AIDA64 CPUID row; expected 'CPUID LEAF: EAX-EBX-ECX-EDX'"
+    assert (
+        errors[0]
+        == f"{broken}:5: malformed AIDA64 CPUID row; expected 'CPUID LEAF: EAX-EBX-ECX-EDX'"
+    )
     assert errors[1].startswith(f"{tmp_path / 'missing'}:0: cannot read")
 
 
@@ -88,7 +136,11 @@ def test_failures_exit_2_with_file_line_and_reason_and_good_files_still_print(tm
 def test_dash_reads_standard_input_and_all_good_exits_0():
     result = subprocess.run(
         [sys.executable, "manage.py", "decode_dump", "--json", "-"],
-        cwd=ROOT, input=BARCELONA.read_text(), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        input=BARCELONA.read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["path"] == "-"

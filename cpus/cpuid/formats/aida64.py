@@ -13,71 +13,64 @@ from __future__ import annotations
 import re
 
 from ..errors import DumpParseError
-from ..raw import RawDump, decode_raw
-from ._common import TRAILER, iter_lines
+from ..raw import RELEVANT_LEAVES, RawDump, decode_raw
+from ._common import cut_at_trailer, first_bad_line, line_at, registers
 
+_H8 = "([0-9A-Fa-f]{8})"
+_H4 = "([0-9A-Fa-f]{4})"
 LINE = re.compile(
     r"^CPUID [0-9A-F]{8}(?::|\s)\s*[0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8}-[0-9A-F]{8}",
     re.MULTILINE | re.IGNORECASE,
 )
-_ROW = re.compile(
-    r"^CPUID\s+([0-9A-F]{8})(?::|\s)\s*([0-9A-F]{8})-([0-9A-F]{8})-([0-9A-F]{8})-([0-9A-F]{8})(.*)$",
-    re.IGNORECASE,
+_ROW_BODY = rf"CPUID[ \t]+{_H8}(?::|[ \t])[ \t]*{_H8}-{_H8}-{_H8}-{_H8}([^\r\n]*)"
+_CPU_HEADER = (
+    r"-+\[ (?:CPUID Registers / )?Logical CPU #\d+ \]-+|CPUID Registers \(CPU #\d+[^\r\n]*\)"
+    r"|CPU#\d+ AffMask:[^\r\n]*|Group: 0x[0-9A-Fa-f]+ Affinity mask:[^\r\n]*"
 )
-_SUBLEAF = re.compile(r"\[SL ([0-9A-F]{1,2})\]", re.IGNORECASE)
-_MSR = re.compile(
-    r"^MSR\s+([0-9A-F]{8}):\s*([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})", re.IGNORECASE
+_SCAN = re.compile(
+    rf"^[ \t]*(?:(?P<cpu>{_CPU_HEADER})|(?P<section>-+\[ [^\r\n]* \]-+)|{_ROW_BODY}"
+    rf"|MSR[ \t]+(?P<msr>[0-9A-Fa-f]{{8}}):[ \t]*{_H4}-{_H4}-{_H4}-{_H4})",
+    re.MULTILINE,
 )
-_CPU_HEADER = re.compile(
-    r"^(?:-+\[ (?:CPUID Registers / )?Logical CPU #\d+ \]-+|CPUID Registers \(CPU #\d+.*\)"
-    r"|CPU#\d+ AffMask:.*|Group: 0x[0-9A-F]+ Affinity mask:.*)\s*$",
-    re.IGNORECASE,
-)
-_SECTION = re.compile(r"^-+\[ .* \]-+\s*$")
+_ROW = re.compile(rf"^[ \t]*{_ROW_BODY}")
+_CANDIDATE = re.compile(r"^[ \t]*CPUID[ \t]+[0-9A-Fa-f]{8}", re.MULTILINE)
+_SUBLEAF = re.compile(r"\[SL ([0-9A-Fa-f]{1,2})\]")
 
 
 def decode(text: str):
+    text = cut_at_trailer(text)
     cpus: list[dict] = []
     cpu_lines: list[int] = []
     msrs: dict[int, int] = {}
     current: dict | None = None
     repeats: dict[int, int] = {}
     tagged = untagged_repeat = False
-    in_cpuid_section = True
-    for number, line in iter_lines(text):
-        stripped = line.strip()
-        if TRAILER.match(stripped):
-            break
-        if _CPU_HEADER.match(stripped):
-            current, repeats, in_cpuid_section = {}, {}, True
+    rows = 0
+    for match in _SCAN.finditer(text):
+        groups = match.groups()
+        if match.group("cpu") is not None:
+            current, repeats = {}, {}
             cpus.append(current)
-            cpu_lines.append(number)
+            cpu_lines.append(line_at(text, match.start()))
             continue
-        if _SECTION.match(stripped):
-            in_cpuid_section = "MSR" not in stripped.upper() and "CPUID" in stripped.upper()
-            if not in_cpuid_section:
-                current = None
+        if match.group("section") is not None:
+            if "CPUID" not in match.group("section").upper():
+                current = None  # rows of other sections belong to no CPU block
             continue
-        if stripped.upper().startswith("MSR "):
-            match = _MSR.match(stripped)
-            if match:
-                msrs.setdefault(int(match.group(1), 16), int("".join(match.group(i) for i in range(2, 6)), 16))
+        if match.group("msr") is not None:
+            value = int("".join(groups[-4:]), 16)
+            msrs.setdefault(int(match.group("msr"), 16), value)
             continue
-        if not stripped.upper().startswith("CPUID "):
-            continue
-        match = _ROW.match(stripped)
-        if match is None:
-            if re.match(r"^CPUID\s+[0-9A-F]{8}", stripped, re.IGNORECASE):
-                raise DumpParseError(
-                    "malformed AIDA64 CPUID row; expected 'CPUID LEAF: EAX-EBX-ECX-EDX'", number
-                )
-            continue  # e.g. "CPUID Manufacturer : ..." in the CPU Info section
-        leaf = int(match.group(1), 16)
+        rows += 1
+        leaf_hex, eax, ebx, ecx, edx, tail = groups[2:8]
+        leaf = int(leaf_hex, 16)
         if current is None or (leaf == 0 and (0, 0) in current):
             current, repeats = {}, {}
             cpus.append(current)
-            cpu_lines.append(number)
-        tag = _SUBLEAF.search(match.group(6))
+            cpu_lines.append(line_at(text, match.start()))
+        if leaf not in RELEVANT_LEAVES:  # topology and caches: not needed
+            continue
+        tag = _SUBLEAF.search(tail) if tail else None
         if tag:
             tagged = True
             subleaf = int(tag.group(1), 16)
@@ -85,12 +78,19 @@ def decode(text: str):
             subleaf = repeats.get(leaf, 0)
             untagged_repeat |= subleaf > 0
             repeats[leaf] = subleaf + 1
-        current[(leaf, subleaf)] = tuple(int(match.group(i), 16) for i in range(2, 6))
+        current[(leaf, subleaf)] = registers(eax, ebx, ecx, edx)
+    if rows != len(_CANDIDATE.findall(text)):
+        raise DumpParseError(
+            "malformed AIDA64 CPUID row; expected 'CPUID LEAF: EAX-EBX-ECX-EDX'",
+            first_bad_line(text, _CANDIDATE, _ROW),
+        )
     warnings = []
     if untagged_repeat and not tagged:
         warnings.append(
             "this AIDA64 dump has no [SL xx] subleaf tags: repeated leaves were numbered as "
             "successive subleaves (subleaf numbering inferred)"
         )
-    dump = RawDump(cpus=cpus, msrs=msrs, subleaves_enumerated=tagged, cpu_lines=cpu_lines, warnings=warnings)
+    dump = RawDump(
+        cpus=cpus, msrs=msrs, subleaves_enumerated=tagged, cpu_lines=cpu_lines, warnings=warnings
+    )
     return decode_raw(dump, "aida64")

@@ -44,7 +44,9 @@ def decode(text: str):
             continue  # blank, or a scalar such as version=...
         match = _ROW.match(stripped)
         if match is None:
-            raise DumpParseError("malformed libcpuid row; expected 'name[index]=eax ebx ecx edx' in hex", number)
+            raise DumpParseError(
+                "malformed libcpuid row; expected 'name[index]=eax ebx ecx edx' in hex", number
+            )
         first_line = first_line or number
         array, index = match.group(1).lower(), int(match.group(2))
         registers = tuple(int(match.group(i), 16) for i in range(3, 7))
@@ -57,7 +59,11 @@ def decode(text: str):
         else:
             leaves[((leaf or 0) + index, 0)] = registers
     leaves.update(subleaf_rows)
-    warnings = [f"ignored libcpuid arrays this decoder does not use: {', '.join(sorted(ignored))}"] if ignored else []
+    warnings = (
+        [f"ignored libcpuid arrays this decoder does not use: {', '.join(sorted(ignored))}"]
+        if ignored
+        else []
+    )
     dump = RawDump(
         cpus=[leaves] if leaves else [],
         subleaves_enumerated=False,

@@ -30,9 +30,13 @@ def decode_domcapabilities(text: str):
     root = parse_xml(text)
     mode = next((m for m in root.iterfind("cpu/mode") if m.get("name") == "host-model"), None)
     if root.tag != "domainCapabilities" or mode is None:
-        raise DumpParseError("virsh domcapabilities output without <cpu><mode name='host-model'>", 1)
+        raise DumpParseError(
+            "virsh domcapabilities output without <cpu><mode name='host-model'>", 1
+        )
     if mode.get("supported") == "no":
-        raise DumpParseError("this host does not support the host-model CPU mode", line_of(text, "host-model"))
+        raise DumpParseError(
+            "this host does not support the host-model CPU mode", line_of(text, "host-model")
+        )
     return _decode_cpu(mode, text, "libvirt-domcapabilities")
 
 
@@ -70,13 +74,25 @@ def _decode_cpu(cpu, text: str, format_name: str):
     family = model_number = stepping = None
     if signature is not None:
         line = line_of(text, "<signature")
-        family = dec_int(signature.get("family", ""), line, "family") if signature.get("family") else None
-        model_number = dec_int(signature.get("model", ""), line, "model") if signature.get("model") else None
-        stepping = dec_int(signature.get("stepping", ""), line, "stepping") if signature.get("stepping") else None
+        family = (
+            dec_int(signature.get("family", ""), line, "family")
+            if signature.get("family")
+            else None
+        )
+        model_number = (
+            dec_int(signature.get("model", ""), line, "model") if signature.get("model") else None
+        )
+        stepping = (
+            dec_int(signature.get("stepping", ""), line, "stepping")
+            if signature.get("stepping")
+            else None
+        )
     maxphysaddr = cpu.find("maxphysaddr")
     phys_bits = None
     if maxphysaddr is not None and maxphysaddr.get("bits"):
-        phys_bits = dec_int(maxphysaddr.get("bits"), line_of(text, "<maxphysaddr"), "maxphysaddr bits")
+        phys_bits = dec_int(
+            maxphysaddr.get("bits"), line_of(text, "<maxphysaddr"), "maxphysaddr bits"
+        )
     identity = Identity(
         vendor=vendor,
         family=family,

@@ -18,21 +18,33 @@ def decode(text: str):
     msrs: dict[int, int] = {}
     for element in root:
         if element.tag == "cpuid":
-            line = line_of(text, f"eax_in='{element.get('eax_in')}'") or line_of(text, element.get("eax_in") or "<cpuid")
+            line = line_of(text, f"eax_in='{element.get('eax_in')}'") or line_of(
+                text, element.get("eax_in") or "<cpuid"
+            )
             try:
                 leaf = hex_int(element.attrib["eax_in"], line, "eax_in")
                 subleaf = hex_int(element.get("ecx_in", "0"), line, "ecx_in")
-                registers = tuple(hex_int(element.attrib[r], line, r) for r in ("eax", "ebx", "ecx", "edx"))
+                registers = tuple(
+                    hex_int(element.attrib[r], line, r) for r in ("eax", "ebx", "ecx", "edx")
+                )
             except KeyError as missing:
-                raise DumpParseError(f"<cpuid> element without the {missing} attribute", line) from None
+                raise DumpParseError(
+                    f"<cpuid> element without the {missing} attribute", line
+                ) from None
             leaves[(leaf, subleaf)] = registers
         elif element.tag == "msr":
             line = line_of(text, "<msr")
             try:
                 index = hex_int(element.attrib["index"], line, "index")
-                value = hex_int(element.get("edx", "0"), line, "edx") << 32 | hex_int(element.get("eax", "0"), line, "eax")
+                value = hex_int(element.get("edx", "0"), line, "edx") << 32 | hex_int(
+                    element.get("eax", "0"), line, "eax"
+                )
             except KeyError as missing:
-                raise DumpParseError(f"<msr> element without the {missing} attribute", line) from None
+                raise DumpParseError(
+                    f"<msr> element without the {missing} attribute", line
+                ) from None
             msrs[index] = value
-    dump = RawDump(cpus=[leaves] if leaves else [], msrs=msrs, subleaves_enumerated=True, cpu_lines=[1])
+    dump = RawDump(
+        cpus=[leaves] if leaves else [], msrs=msrs, subleaves_enumerated=True, cpu_lines=[1]
+    )
     return decode_raw(dump, "libvirt-cpudata")

@@ -61,7 +61,9 @@ def _decode(fields: dict[str, tuple[int | None, str]], format_name: str):
     match = _ADDRESS_SIZES.search(fields.get("Address sizes:", (None, ""))[1])
     if match:
         phys_bits, virt_bits = int(match.group(1)), int(match.group(2))
-    present, hypervisor, unrecognised = resolve(fields["Flags:"][1].split(), "linux", ignored_linux_names(vendor))
+    present, hypervisor, unrecognised = resolve(
+        fields["Flags:"][1].split(), "linux", ignored_linux_names(vendor)
+    )
     hypervisor_vendor = fields.get("Hypervisor vendor:", (None, ""))[1] or None
     brand = fields.get("Model name:", (None, ""))[1]
     identity = Identity(
@@ -76,4 +78,6 @@ def _decode(fields: dict[str, tuple[int | None, str]], format_name: str):
         in_vm=hypervisor or hypervisor_vendor is not None,
         hypervisor_vendor=hypervisor_vendor,
     )
-    return decode_names(format_name=format_name, identity=identity, present=present, unrecognised=unrecognised)
+    return decode_names(
+        format_name=format_name, identity=identity, present=present, unrecognised=unrecognised
+    )

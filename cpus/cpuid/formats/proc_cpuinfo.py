@@ -18,7 +18,12 @@ from ._common import dec_int, iter_lines
 
 _FIELD = re.compile(r"^([^:]+?)\s*:\s?(.*)$")
 _ADDRESS_SIZES = re.compile(r"(\d+) bits physical, (\d+) bits virtual")
-_POWER_MANAGEMENT = {"hwpstate": "hw_pstate", "cpb": "cpb", "proc_feedback": "proc_feedback", "[8]": "invtsc"}
+_POWER_MANAGEMENT = {
+    "hwpstate": "hw_pstate",
+    "cpb": "cpb",
+    "proc_feedback": "proc_feedback",
+    "[8]": "invtsc",
+}
 
 
 def read_block(text: str) -> tuple[dict[str, tuple[int, str]], int]:
@@ -76,4 +81,6 @@ def decode(text: str):
         max_basic_leaf=number("cpuid level"),
         in_vm=hypervisor,
     )
-    return decode_names(format_name="proc-cpuinfo", identity=identity, present=present, unrecognised=unrecognised)
+    return decode_names(
+        format_name="proc-cpuinfo", identity=identity, present=present, unrecognised=unrecognised
+    )

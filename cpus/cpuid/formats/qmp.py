@@ -64,7 +64,9 @@ def _expansion(text: str) -> tuple[str, dict]:
         model = reply.get("model") if isinstance(reply, dict) else None
         if isinstance(model, dict) and isinstance(model.get("props"), dict):
             return str(model.get("name", "")), model["props"]
-    raise DumpParseError("no query-cpu-model-expansion reply (return.model.props) in this QMP output", 1)
+    raise DumpParseError(
+        "no query-cpu-model-expansion reply (return.model.props) in this QMP output", 1
+    )
 
 
 def decode(text: str):
@@ -84,7 +86,9 @@ def decode(text: str):
     ]
     if conflicts:
         names = ", ".join(f.name for f in TABLE.from_mask(conflicts))
-        warnings.append(f"aliases disagree (one spelling true, another false) for: {names}; counted present")
+        warnings.append(
+            f"aliases disagree (one spelling true, another false) for: {names}; counted present"
+        )
 
     def scalar(name: str, kind: type):
         value = props.get(name)

@@ -30,7 +30,9 @@ def decode(text: str):
             continue
         match = _ROW.match(stripped)
         if match is None:
-            raise DumpParseError("malformed x86info row; expected 'eax in: 0x..., eax = ... edx = ...'", number)
+            raise DumpParseError(
+                "malformed x86info row; expected 'eax in: 0x..., eax = ... edx = ...'", number
+            )
         leaf = int(match.group(1), 16)
         if current is None or (leaf, 0) in current:
             current = {}

@@ -11,7 +11,18 @@ from django.core.management.base import BaseCommand
 from cpus.cpuid import FORMATS, DumpParseError, decode
 from cpus.cpuid.formats import MAX_BYTES
 
-JSON_KEYS = ("path", "format", "vendor", "family", "model", "stepping", "brand", "phys_bits", "virt_bits", "in_vm")
+JSON_KEYS = (
+    "path",
+    "format",
+    "vendor",
+    "family",
+    "model",
+    "stepping",
+    "brand",
+    "phys_bits",
+    "virt_bits",
+    "in_vm",
+)
 
 
 class Command(BaseCommand):
@@ -76,18 +87,25 @@ def _human(path: str, decoded, vocabulary: str) -> str:
     identity = decoded.identity
     signature = f" (signature {identity.signature:08x})" if identity.signature is not None else ""
     features = decoded.feature_names(vocabulary)
+    hypervisor = f" ({identity.hypervisor_vendor})" if identity.hypervisor_vendor else ""
+    names = "linux" if vocabulary == "canonical" else vocabulary
     lines = [
         f"{path}: {FORMATS[decoded.format][0]}",
         f"  CPU        {identity.vendor} family {identity.family} model {identity.model} "
         f"stepping {identity.stepping}{signature}",
         f"  Brand      {identity.brand or '(none in the report)'}",
-        f"  Addresses  {identity.phys_bits or '?'} bits physical, {identity.virt_bits or '?'} bits virtual",
-        f"  In a VM    {'yes' + (f' ({identity.hypervisor_vendor})' if identity.hypervisor_vendor else '') if identity.in_vm else 'no'}",
-        f"  Features   {len(features)} ({'linux' if vocabulary == 'canonical' else vocabulary} names)",
+        f"  Addresses  {identity.phys_bits or '?'} bits physical, "
+        f"{identity.virt_bits or '?'} bits virtual",
+        f"  In a VM    {'yes' + hypervisor if identity.in_vm else 'no'}",
+        f"  Features   {len(features)} ({names} names)",
     ]
-    lines += textwrap.wrap(" ".join(features), width=96, initial_indent="    ", subsequent_indent="    ")
+    lines += textwrap.wrap(
+        " ".join(features), width=96, initial_indent="    ", subsequent_indent="    "
+    )
     if decoded.absent_means_unknown:
         lines.append("  Unknown    features this report does not name may still be present")
     for warning in decoded.warnings:
-        lines += textwrap.wrap(warning, width=96, initial_indent="  Warning    ", subsequent_indent="             ")
+        lines += textwrap.wrap(
+            warning, width=96, initial_indent="  Warning    ", subsequent_indent="             "
+        )
     return "\n".join(lines) + "\n"

@@ -1,0 +1,63 @@
+# Two commands matter: `make run` (the site on http://127.0.0.1:8000 with nothing else running)
+# and `make test` (the whole suite against a real PostgreSQL and Redis). See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# `make test` only. The test database URL is passed to Django as DATABASE_URL, so a
+# DATABASE_URL in your shell never points the tests at your data.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cpukb
+REDIS_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+# The stamps make pip run again only when pyproject.toml changes.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint format worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+# Local development: DEBUG on, SQLite under var/ and tasks in-process unless you exported
+# DATABASE_URL or REDIS_URL yourself (then those are used, and REDIS_URL needs `make worker`).
+run: export DEBUG = 1
+run: $(RUN_STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	if $(BIN)/python manage.py help seed_catalog >/dev/null 2>&1; then \
+		$(BIN)/python manage.py seed_catalog; \
+	fi
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# DEBUG stays off so the tests see production-shaped settings; the key is a test-only value.
+test: $(DEV_STAMP)
+	$(BIN)/python scripts/check_services.py \
+		--database-url '$(TEST_DATABASE_URL)' --redis-url '$(REDIS_URL)'
+	DEBUG=0 SECRET_KEY=test-only-not-secret \
+		DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(REDIS_URL)' \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# A Celery worker for `make run` with REDIS_URL exported (same database as `make run`).
+worker: export DEBUG = 1
+worker: $(RUN_STAMP)
+	REDIS_URL='$(REDIS_URL)' $(BIN)/celery -A kbsite worker --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,1 @@
+"""The CPU catalog and the compatibility engine (pure core in cpus.cpuid)."""

@@ -1,0 +1,1 @@
+"""Catalog models: host reports, distinct feature sets, CPU models, matrix runs (none yet)."""

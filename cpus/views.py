@@ -1,0 +1,1 @@
+"""HTML views for the catalog, uploads and compatibility checks (none yet)."""

@@ -1,0 +1,31 @@
+"""The Celery application.
+
+Environment-dependent settings (broker, eager mode, time limits) come from Django settings under
+the CELERY_ prefix; the delivery policy below is the same everywhere, so it lives here.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kbsite.settings")
+
+app = Celery("kbsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # JSON only: task arguments are ids and plain values, and pickle would execute code.
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # A task is acknowledged after it finishes, one at a time per worker process, and given back
+    # to the queue if its worker dies: a crashed worker loses no job. Tasks must be idempotent.
+    # (Redis redelivers unacknowledged tasks after its visibility timeout, one hour by default,
+    # which is longer than the hard time limit.)
+    task_acks_late=True,
+    worker_prefetch_multiplier=1,
+    task_reject_on_worker_lost=True,
+    # Lets a job page tell "queued" from "running".
+    task_track_started=True,
+    broker_connection_retry_on_startup=True,
+)
+app.autodiscover_tasks()

@@ -1,0 +1,1 @@
+"""The ledger of real migration outcomes and the accuracy of predictions."""

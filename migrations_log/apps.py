@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MigrationsLogConfig(AppConfig):
+    name = "migrations_log"
+    verbose_name = "Migration ledger"

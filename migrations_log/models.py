@@ -1,0 +1,1 @@
+"""Ledger models: recorded migration outcomes with the prediction made for them (none yet)."""

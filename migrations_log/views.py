@@ -1,0 +1,1 @@
+"""HTML views for the migration ledger (none yet)."""
