@@ -1,1 +1,269 @@
-"""Catalog models: host reports, distinct feature sets, CPU models, matrix runs (none yet)."""
+"""Catalog models: features, distinct feature sets, CPU models, host reports, hosts, guest CPUs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from cpus.cpuid import TABLE
+
+
+class Vendor(models.TextChoices):
+    INTEL = "GenuineIntel", "Intel"
+    AMD = "AuthenticAMD", "AMD"
+    HYGON = "HygonGenuine", "Hygon"
+
+
+class Feature(models.Model):
+    """One CPUID or MSR feature bit of the table in ``cpus/cpuid/table.py`` (kept in sync by
+    ``seed_catalog``).  ``name`` is the canonical (Linux) name."""
+
+    index = models.PositiveIntegerField(unique=True, help_text="Bit position in feature masks.")
+    name = models.CharField(max_length=64, unique=True)
+    linux_name = models.CharField(max_length=64, blank=True)
+    qemu_name = models.CharField(max_length=64, blank=True)
+    libvirt_name = models.CharField(max_length=64, blank=True)
+    leaf = models.BigIntegerField(null=True, blank=True)
+    subleaf = models.PositiveIntegerField(null=True, blank=True)
+    register = models.CharField(max_length=3, blank=True)
+    msr = models.BigIntegerField(null=True, blank=True)
+    bit = models.PositiveSmallIntegerField()
+    vendor = models.CharField(max_length=8, help_text="both, intel, amd or via")
+    kind = models.CharField(max_length=12, help_text="feature, os, hypervisor or host")
+    migratable = models.BooleanField(default=True)
+    linux_hidden = models.BooleanField(
+        default=False, help_text="A real bit /proc/cpuinfo never shows."
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["index"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def location(self) -> str:
+        return TABLE.features[self.index].location
+
+    @property
+    def group(self) -> str:
+        """The CPUID word or MSR the bit lives in, for grouping on pages."""
+        if self.msr is not None:
+            return f"MSR 0x{self.msr:x}"
+        return f"CPUID 0x{self.leaf:x}.{self.subleaf} {self.register.upper()}"
+
+
+class FeatureSet(models.Model):
+    """A distinct decoded CPU view.  Many reports share one; the compatibility engine works on
+    these.  ``mask``/``unknown_mask`` are hex bitmasks over ``Feature.index``."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    mask = models.CharField(max_length=128)
+    unknown_mask = models.CharField(max_length=128, default="0")
+    absent_means_unknown = models.BooleanField(default=False)
+    feature_count = models.PositiveIntegerField()
+    features = models.ManyToManyField(Feature, related_name="feature_sets")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"feature set {self.digest[:12]} ({self.feature_count} features)"
+
+    @property
+    def feature_mask(self) -> int:
+        return int(self.mask, 16)
+
+    @property
+    def unknown(self) -> int:
+        return int(self.unknown_mask, 16)
+
+
+class CpuModel(models.Model):
+    """A real processor, one row per distinct identity (vendor, family, model, stepping, brand),
+    built from the reports that show it."""
+
+    vendor = models.CharField(max_length=16)
+    family = models.PositiveIntegerField(null=True, blank=True)
+    model = models.PositiveIntegerField(null=True, blank=True)
+    stepping = models.PositiveIntegerField(null=True, blank=True)
+    brand = models.CharField(max_length=64, blank=True)
+    codename = models.CharField(max_length=64, blank=True)
+    microarchitecture = models.CharField(max_length=64, blank=True)
+    launch_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    feature_set = models.ForeignKey(
+        FeatureSet,
+        on_delete=models.PROTECT,
+        related_name="cpu_models",
+        help_text="The most exact view among its reports (raw dumps taken on the host first).",
+    )
+
+    class Meta:
+        ordering = ["vendor", "family", "model", "stepping", "brand"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "family", "model", "stepping", "brand"],
+                name="cpu_model_identity_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            self.brand
+            or f"{self.vendor} family {self.family} model {self.model} stepping {self.stepping}"
+        )
+
+    @property
+    def signature(self) -> str:
+        return f"{self.family}/{self.model}/{self.stepping}"
+
+
+class HostReport(models.Model):
+    """One accepted upload, kept verbatim so that a better decoder can read it again."""
+
+    raw = models.TextField(help_text="The uploaded text, verbatim.")
+    sha256 = models.CharField(max_length=64, unique=True)
+    format = models.CharField(max_length=32)
+    decoder_version = models.CharField(max_length=16)
+    warnings = models.JSONField(default=list, blank=True)
+    vendor = models.CharField(max_length=16)
+    family = models.PositiveIntegerField(null=True, blank=True)
+    model = models.PositiveIntegerField(null=True, blank=True)
+    stepping = models.PositiveIntegerField(null=True, blank=True)
+    brand = models.CharField(max_length=64, blank=True)
+    signature = models.CharField(max_length=8, blank=True, help_text="Raw CPUID.1:EAX, hex.")
+    phys_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    virt_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    in_vm = models.BooleanField(default=False)
+    hypervisor_vendor = models.CharField(max_length=32, blank=True)
+    cpu_count = models.PositiveIntegerField(default=1)
+    feature_set = models.ForeignKey(FeatureSet, on_delete=models.PROTECT, related_name="reports")
+    cpu_model = models.ForeignKey(CpuModel, on_delete=models.PROTECT, related_name="reports")
+    host = models.ForeignKey(
+        "Host", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    source = models.CharField(max_length=200, blank=True, help_text="Where the dump came from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} ({self.format}, {self.brand or self.vendor})"
+
+    @property
+    def is_raw(self) -> bool:
+        from cpus.cpuid import RAW_FORMATS
+
+        return self.format in RAW_FORMATS
+
+
+class PoolTag(models.Model):
+    """A label that groups hosts into pools (``rack-a``, ``prod-kvm``)."""
+
+    name = models.SlugField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Host(models.Model):
+    """A named machine in a user's inventory, with its current report and earlier ones."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="hosts",
+    )
+    tags = models.ManyToManyField(PoolTag, blank=True, related_name="hosts")
+    current_report = models.ForeignKey(
+        HostReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="current_for"
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="host_name_unique_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GuestSource(models.TextChoices):
+    QEMU = "qemu", "QEMU"
+    LIBVIRT = "libvirt", "libvirt"
+    VMWARE_EVC = "vmware-evc", "VMware EVC"
+    X86_64_LEVEL = "x86-64-level", "x86-64 psABI level"
+
+
+class GuestCpuModel(models.Model):
+    """A named CPU a hypervisor can present to guests (QEMU/libvirt models, EVC modes, psABI
+    levels), with its features and where the definition came from."""
+
+    source = models.CharField(max_length=16, choices=GuestSource.choices)
+    name = models.CharField(max_length=64)
+    version = models.CharField(
+        max_length=16, blank=True, help_text="Model version (QEMU: v1, v2...)."
+    )
+    aliases = models.CharField(
+        max_length=200, blank=True, help_text="Other names that select this model."
+    )
+    label = models.CharField(max_length=100, blank=True, help_text="Model-id or EVC mode title.")
+    vendor = models.CharField(max_length=16, blank=True)
+    feature_set = models.ForeignKey(
+        FeatureSet, on_delete=models.PROTECT, related_name="guest_models"
+    )
+    migration_safe = models.BooleanField(default=True)
+    deprecated = models.BooleanField(default=False)
+    origin = models.CharField(max_length=300, help_text="Where the definition came from.")
+
+    class Meta:
+        ordering = ["source", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "name"], name="guest_model_unique_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.name}"
+
+
+class RedecodeRun(models.Model):
+    """Re-reading every stored report with a new decoder version, with progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    decoder_version = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"re-decode to {self.decoder_version}: {self.status} {self.done}/{self.total}"

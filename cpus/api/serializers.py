@@ -1,0 +1,214 @@
+"""API representations: brief nested objects for relations, full ones on detail endpoints."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from cpus.models import CpuModel, Feature, GuestCpuModel, Host, HostReport
+from cpus.selectors import feature_names
+
+VOCABULARIES = ("linux", "qemu", "libvirt")
+
+
+def _vocabulary(context) -> str:
+    request = context.get("request")
+    names = request.query_params.get("names", "linux") if request is not None else "linux"
+    return names if names in VOCABULARIES else "linux"
+
+
+class FeatureBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Feature
+        fields = ["name", "qemu_name", "libvirt_name"]
+
+
+class FeatureSerializer(serializers.ModelSerializer):
+    location = serializers.CharField(source="description", read_only=True)
+
+    class Meta:
+        model = Feature
+        fields = [
+            "index",
+            "name",
+            "linux_name",
+            "qemu_name",
+            "libvirt_name",
+            "location",
+            "leaf",
+            "subleaf",
+            "register",
+            "msr",
+            "bit",
+            "vendor",
+            "kind",
+            "migratable",
+            "linux_hidden",
+        ]
+
+
+class CpuModelBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:cpu-model-detail")
+
+    class Meta:
+        model = CpuModel
+        fields = ["id", "url", "vendor", "family", "model", "stepping", "brand", "codename"]
+
+
+class FeaturesField(serializers.SerializerMethodField):
+    """Feature names of the object's feature set, in the vocabulary of ``?names=``."""
+
+    def to_representation(self, value):
+        return feature_names(value.feature_set, _vocabulary(self.context))
+
+
+class CpuModelSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:cpu-model-detail")
+    feature_count = serializers.IntegerField(source="feature_set.feature_count", read_only=True)
+    report_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = CpuModel
+        fields = [
+            "id",
+            "url",
+            "vendor",
+            "family",
+            "model",
+            "stepping",
+            "brand",
+            "codename",
+            "microarchitecture",
+            "launch_year",
+            "feature_count",
+            "report_count",
+        ]
+
+
+class CpuModelDetailSerializer(CpuModelSerializer):
+    features = FeaturesField()
+    unknown_when_absent = serializers.BooleanField(
+        source="feature_set.absent_means_unknown", read_only=True
+    )
+
+    class Meta(CpuModelSerializer.Meta):
+        fields = [*CpuModelSerializer.Meta.fields, "features", "unknown_when_absent"]
+
+
+class HostBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
+
+    class Meta:
+        model = Host
+        fields = ["id", "url", "name"]
+
+
+class HostReportSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:report-detail")
+    cpu_model = CpuModelBriefSerializer(read_only=True)
+    host = HostBriefSerializer(read_only=True)
+    feature_count = serializers.IntegerField(source="feature_set.feature_count", read_only=True)
+
+    class Meta:
+        model = HostReport
+        fields = [
+            "id",
+            "url",
+            "sha256",
+            "format",
+            "decoder_version",
+            "vendor",
+            "family",
+            "model",
+            "stepping",
+            "brand",
+            "signature",
+            "phys_bits",
+            "virt_bits",
+            "in_vm",
+            "hypervisor_vendor",
+            "cpu_count",
+            "feature_count",
+            "warnings",
+            "cpu_model",
+            "host",
+            "created_at",
+        ]
+
+
+class HostReportDetailSerializer(HostReportSerializer):
+    features = FeaturesField()
+    unknown_when_absent = serializers.BooleanField(
+        source="feature_set.absent_means_unknown", read_only=True
+    )
+
+    class Meta(HostReportSerializer.Meta):
+        fields = [*HostReportSerializer.Meta.fields, "features", "unknown_when_absent", "raw"]
+
+
+class ReportUploadSerializer(serializers.Serializer):
+    """Either a multipart ``file`` or a JSON/form ``raw`` text; optional ``host_name``."""
+
+    raw = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True)
+    file = serializers.FileField(required=False, allow_empty_file=True)
+    host_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        if not attrs.get("raw") and not attrs.get("file"):
+            raise serializers.ValidationError("send the report as a 'file' upload or as 'raw' text")
+        return attrs
+
+
+class HostSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    current_report = serializers.HyperlinkedRelatedField(
+        view_name="api:report-detail", read_only=True
+    )
+    cpu_model = CpuModelBriefSerializer(
+        source="current_report.cpu_model", read_only=True, default=None
+    )
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+
+    class Meta:
+        model = Host
+        fields = ["id", "url", "name", "owner", "tags", "current_report", "cpu_model", "created_at"]
+
+
+class GuestCpuModelSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:guest-model-detail")
+    feature_count = serializers.IntegerField(source="feature_set.feature_count", read_only=True)
+
+    class Meta:
+        model = GuestCpuModel
+        fields = [
+            "id",
+            "url",
+            "source",
+            "name",
+            "version",
+            "vendor",
+            "migration_safe",
+            "deprecated",
+            "origin",
+            "feature_count",
+        ]
+
+
+class GuestCpuModelDetailSerializer(GuestCpuModelSerializer):
+    features = FeaturesField()
+
+    class Meta(GuestCpuModelSerializer.Meta):
+        fields = [*GuestCpuModelSerializer.Meta.fields, "features"]
+
+
+class FeatureDetailSerializer(FeatureSerializer):
+    cpu_models = serializers.SerializerMethodField()
+
+    class Meta(FeatureSerializer.Meta):
+        fields = [*FeatureSerializer.Meta.fields, "cpu_models"]
+
+    def get_cpu_models(self, feature) -> list[dict]:
+        cpus = CpuModel.objects.filter(feature_set__features=feature).order_by(
+            "vendor", "family", "model"
+        )
+        return CpuModelBriefSerializer(cpus, many=True, context=self.context).data

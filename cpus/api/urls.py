@@ -1,0 +1,11 @@
+"""The catalog's API routes, registered on the site's one router (kbsite/api_urls.py)."""
+
+from cpus.api import views
+
+
+def register(router) -> None:
+    router.register("cpu-models", views.CpuModelViewSet, basename="cpu-model")
+    router.register("features", views.FeatureViewSet, basename="feature")
+    router.register("guest-models", views.GuestCpuModelViewSet, basename="guest-model")
+    router.register("hosts", views.HostViewSet, basename="host")
+    router.register("reports", views.HostReportViewSet, basename="report")

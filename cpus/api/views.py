@@ -1,0 +1,188 @@
+"""Catalog API: thin views over selectors and services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from cpus import selectors, services
+from cpus.api import serializers
+from cpus.cpuid import DumpParseError
+from cpus.filtersets import (
+    CpuModelFilterSet,
+    FeatureFilterSet,
+    GuestCpuModelFilterSet,
+    HostFilterSet,
+    HostReportFilterSet,
+)
+from cpus.models import Feature
+
+NAMES = OpenApiParameter(
+    "names",
+    str,
+    enum=["linux", "qemu", "libvirt"],
+    description="Vocabulary of feature names (default linux).",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Real processors of the catalog. Filter by vendor, family, codename, "
+        "`has_feature` / `lacks_feature` (repeatable, any vocabulary) and free text `q`."
+    ),
+    retrieve=extend_schema(description="One processor with its features.", parameters=[NAMES]),
+)
+class CpuModelViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_class = CpuModelFilterSet
+
+    def get_queryset(self):
+        return selectors.cpu_model_list()
+
+    def get_serializer_class(self):
+        return (
+            serializers.CpuModelDetailSerializer
+            if self.action == "retrieve"
+            else serializers.CpuModelSerializer
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Every CPUID/MSR feature bit with its Linux, QEMU and libvirt names."
+    ),
+    retrieve=extend_schema(
+        description="One feature (by canonical name) and the CPU models that have it."
+    ),
+)
+class FeatureViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Feature.objects.all()
+    filterset_class = FeatureFilterSet
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+
+    def get_serializer_class(self):
+        return (
+            serializers.FeatureDetailSerializer
+            if self.action == "retrieve"
+            else serializers.FeatureSerializer
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Named guest CPUs: QEMU and libvirt models, VMware EVC modes, x86-64 levels."
+    ),
+    retrieve=extend_schema(
+        description="One guest CPU model with its features.", parameters=[NAMES]
+    ),
+)
+class GuestCpuModelViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_class = GuestCpuModelFilterSet
+
+    def get_queryset(self):
+        return selectors.guest_model_list()
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.GuestCpuModelDetailSerializer
+        return serializers.GuestCpuModelSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Hosts of the inventory with their current report. Filter by `tag`."
+    ),
+    retrieve=extend_schema(description="One host."),
+)
+class HostViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.HostSerializer
+    filterset_class = HostFilterSet
+
+    def get_queryset(self):
+        return selectors.host_list()
+
+
+UPLOAD_EXAMPLE = OpenApiExample(
+    "cpuid -1 -r",
+    value={
+        "raw": "CPU:\n   0x00000000 0x00: eax=0x0000000d ebx=0x68747541 ecx=0x444d4163 "
+        "edx=0x69746e65\n...",
+        "host_name": "kvm-node-07",
+    },
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(description="Accepted host reports (raw text omitted; see the detail)."),
+    retrieve=extend_schema(
+        description="One report: decoded identity, features, warnings and the raw text.",
+        parameters=[NAMES],
+    ),
+    create=extend_schema(
+        description="Upload a host report (multipart `file`, or `raw` text), any supported "
+        "format. 201 with the decoded report; 200 with the existing one when the same text was "
+        'uploaded before; 400 with `{"error", "line"}` when it cannot be decoded (nothing is '
+        "stored).",
+        request=serializers.ReportUploadSerializer,
+        responses={
+            201: serializers.HostReportDetailSerializer,
+            200: serializers.HostReportDetailSerializer,
+        },
+        examples=[UPLOAD_EXAMPLE],
+    ),
+)
+class HostReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    filterset_class = HostReportFilterSet
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return selectors.report_list().defer(None)
+        return selectors.report_list()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return serializers.ReportUploadSerializer
+        if self.action == "retrieve":
+            return serializers.HostReportDetailSerializer
+        return serializers.HostReportSerializer
+
+    def create(self, request, *args, **kwargs):
+        upload = serializers.ReportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        limit = settings.CPUKB_MAX_UPLOAD_BYTES
+        if upload.validated_data.get("file") is not None:
+            file = upload.validated_data["file"]
+            if file.size > limit:
+                return Response(
+                    {
+                        "error": f"the file is {file.size:,} bytes; the limit is {limit:,}",
+                        "line": None,
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            raw: str | bytes = file.read()
+        else:
+            raw = upload.validated_data["raw"]
+        try:
+            report, created = services.report_ingest(
+                raw=raw,
+                host_name=upload.validated_data.get("host_name", ""),
+                uploaded_by=request.user,
+            )
+        except DumpParseError as error:
+            return Response(error.to_dict(), status=status.HTTP_400_BAD_REQUEST)
+        report = selectors.report_list().defer(None).get(pk=report.pk)
+        body = serializers.HostReportDetailSerializer(
+            report, context=self.get_serializer_context()
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

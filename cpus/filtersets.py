@@ -1,0 +1,157 @@
+"""One FilterSet per list, serving both the HTML pages and the API (as NetBox does)."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from cpus.cpuid import TABLE
+from cpus.models import CpuModel, Feature, GuestCpuModel, Host, HostReport
+
+
+class FeatureFilterForm(forms.Form):
+    """Refuses unknown feature names with a 400 that names them, instead of an empty list."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for key in ("has_feature", "lacks_feature"):
+            unknown = [name for name in cleaned.get(key) or [] if TABLE.lookup(name) is None]
+            if unknown:
+                self.add_error(
+                    key,
+                    f"unknown feature {', '.join(unknown)} "
+                    "(Linux, QEMU and libvirt names are accepted)",
+                )
+        return cleaned
+
+
+class FeatureListFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Repeatable (``?has_feature=a&has_feature=b``) or comma-separated feature names."""
+
+    def __init__(self, *args, exclude_matches: bool = False, **kwargs):
+        self.exclude_matches = exclude_matches
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        for name in value:
+            feature = TABLE.lookup(name)
+            if feature is None:  # refused by FeatureFilterForm; never reached through the form
+                return qs.none()
+            condition = Q(**{f"{self.field_name}__features__name": feature.name})
+            qs = qs.exclude(condition) if self.exclude_matches else qs.filter(condition)
+        return qs.distinct() if not self.exclude_matches else qs
+
+
+class _FeatureFilterMixin(django_filters.FilterSet):
+    def __init__(self, data=None, *args, **kwargs):
+        # Accept repeated query parameters as well as comma-separated values.
+        if data is not None and hasattr(data, "getlist"):
+            data = data.copy()
+            for key in ("has_feature", "lacks_feature"):
+                values = [v for item in data.getlist(key) for v in item.split(",") if v.strip()]
+                if values:
+                    data.setlist(key, [",".join(values)])
+        super().__init__(data, *args, **kwargs)
+
+
+class CpuModelFilterSet(_FeatureFilterMixin):
+    q = django_filters.CharFilter(method="search", label="Search")
+    vendor = django_filters.CharFilter(field_name="vendor", lookup_expr="iexact")
+    family = django_filters.NumberFilter()
+    model = django_filters.NumberFilter()
+    codename = django_filters.CharFilter(lookup_expr="icontains")
+    microarchitecture = django_filters.CharFilter(lookup_expr="icontains")
+    has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
+    lacks_feature = FeatureListFilter(
+        field_name="feature_set", exclude_matches=True, label="Lacks features"
+    )
+
+    class Meta:
+        model = CpuModel
+        form = FeatureFilterForm
+        fields = [
+            "q",
+            "vendor",
+            "family",
+            "model",
+            "codename",
+            "microarchitecture",
+            "has_feature",
+            "lacks_feature",
+        ]
+
+    def search(self, qs, name, value):
+        condition = Q()
+        for word in value.split():
+            condition &= (
+                Q(brand__icontains=word)
+                | Q(codename__icontains=word)
+                | Q(microarchitecture__icontains=word)
+                | Q(vendor__icontains=word)
+            )
+        return qs.filter(condition)
+
+
+class HostReportFilterSet(_FeatureFilterMixin):
+    vendor = django_filters.CharFilter(lookup_expr="iexact")
+    format = django_filters.CharFilter()
+    in_vm = django_filters.BooleanFilter()
+    cpu_model = django_filters.NumberFilter(field_name="cpu_model_id")
+    has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
+    lacks_feature = FeatureListFilter(
+        field_name="feature_set", exclude_matches=True, label="Lacks features"
+    )
+
+    class Meta:
+        model = HostReport
+        form = FeatureFilterForm
+        fields = ["vendor", "format", "in_vm", "cpu_model", "has_feature", "lacks_feature"]
+
+
+class HostFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    tag = django_filters.CharFilter(field_name="tags__name", label="Pool tag")
+    vendor = django_filters.CharFilter(field_name="current_report__vendor", lookup_expr="iexact")
+
+    class Meta:
+        model = Host
+        fields = ["q", "tag", "vendor"]
+
+
+class FeatureFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    vendor = django_filters.CharFilter()
+    kind = django_filters.CharFilter()
+    leaf = django_filters.CharFilter(method="by_leaf", label="CPUID leaf (hex)")
+
+    class Meta:
+        model = Feature
+        fields = ["q", "vendor", "kind", "leaf", "migratable"]
+
+    def search(self, qs, name, value):
+        return qs.filter(
+            Q(name__icontains=value)
+            | Q(qemu_name__icontains=value)
+            | Q(libvirt_name__icontains=value)
+        )
+
+    def by_leaf(self, qs, name, value):
+        try:
+            return qs.filter(leaf=int(value, 16))
+        except ValueError:
+            return qs.none()
+
+
+class GuestCpuModelFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    source = django_filters.ChoiceFilter(choices=GuestCpuModel._meta.get_field("source").choices)
+    vendor = django_filters.CharFilter(lookup_expr="iexact")
+    has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
+
+    class Meta:
+        model = GuestCpuModel
+        form = FeatureFilterForm
+        fields = ["q", "source", "vendor", "migration_safe", "deprecated", "has_feature"]

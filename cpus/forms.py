@@ -1,0 +1,42 @@
+from django import forms
+from django.conf import settings
+
+
+class ReportUploadForm(forms.Form):
+    """Paste a report or choose a file; the format is detected."""
+
+    raw = forms.CharField(
+        label="Paste a report",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 14,
+                "spellcheck": "false",
+                "placeholder": "cpuid -r, /proc/cpuinfo, AIDA64, virsh capabilities ...",
+            }
+        ),
+    )
+    file = forms.FileField(label="or choose a file", required=False)
+    host_name = forms.CharField(
+        label="Host name (optional)",
+        required=False,
+        max_length=100,
+        help_text="Adds the report to this host in your inventory.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is not None and upload.size > settings.CPUKB_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; "
+                f"the limit is {settings.CPUKB_MAX_UPLOAD_BYTES:,}."
+            )
+        if not cleaned.get("raw", "").strip() and upload is None:
+            raise forms.ValidationError("Paste a report or choose a file.")
+        return cleaned
+
+    def report_data(self) -> str | bytes:
+        upload = self.cleaned_data.get("file")
+        return upload.read() if upload is not None else self.cleaned_data["raw"]

@@ -1,0 +1,293 @@
+"""Writes to the catalog: ingesting host reports, deduplicating feature sets and CPU models,
+syncing the feature table, re-decoding stored reports.  Keyword-only ``<entity>_<action>``."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode
+from cpus.microarchitectures import microarchitecture
+from cpus.models import CpuModel, Feature, FeatureSet, Host, HostReport, PoolTag, RedecodeRun
+
+
+def feature_sync() -> int:
+    """Make the Feature rows match the table; returns how many rows changed."""
+    changed = 0
+    existing = {feature.index: feature for feature in Feature.objects.all()}
+    for entry in TABLE:
+        values = {
+            "name": entry.name,
+            "linux_name": entry.linux or "",
+            "qemu_name": entry.qemu or "",
+            "libvirt_name": entry.libvirt or "",
+            "leaf": entry.leaf,
+            "subleaf": entry.subleaf,
+            "register": entry.register or "",
+            "msr": entry.msr,
+            "bit": entry.bit,
+            "vendor": entry.vendor,
+            "kind": entry.kind,
+            "migratable": entry.migratable,
+            "linux_hidden": entry.linux_hidden,
+            "description": entry.location,
+        }
+        row = existing.get(entry.index)
+        if row is None:
+            Feature.objects.create(index=entry.index, **values)
+            changed += 1
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            Feature.objects.filter(pk=row.pk).update(**values)
+            changed += 1
+    return changed
+
+
+def feature_set_for(
+    *, mask: int, unknown_mask: int = 0, absent_means_unknown: bool = False
+) -> FeatureSet:
+    """The one FeatureSet row for these bits (created with its feature links if new)."""
+    digest = hashlib.sha256(
+        f"{mask:x}:{unknown_mask:x}:{int(absent_means_unknown)}".encode()
+    ).hexdigest()
+    feature_set = FeatureSet.objects.filter(digest=digest).first()
+    if feature_set is not None:
+        return feature_set
+    indexes = [feature.index for feature in TABLE.from_mask(mask)]
+    feature_set = FeatureSet.objects.create(
+        digest=digest,
+        mask=f"{mask:x}",
+        unknown_mask=f"{unknown_mask:x}",
+        absent_means_unknown=absent_means_unknown,
+        feature_count=len(indexes),
+    )
+    if not Feature.objects.exists():
+        feature_sync()
+    feature_set.features.set(Feature.objects.filter(index__in=indexes))
+    return feature_set
+
+
+def _exactness(*, in_vm: bool, is_raw: bool, unknown: int) -> tuple:
+    """How good a view of the silicon a report is: on the host > in a VM; raw bits > names."""
+    return (not in_vm, is_raw, -bin(unknown).count("1"))
+
+
+@dataclass(frozen=True)
+class CpuLabel:
+    codename: str = ""
+    microarchitecture: str = ""
+    launch_year: int | None = None
+
+
+def cpu_model_for(
+    *, decoded: DecodedDump, feature_set: FeatureSet, label: CpuLabel = CpuLabel()
+) -> CpuModel:
+    identity = decoded.identity
+    cpu_model, created = CpuModel.objects.get_or_create(
+        vendor=identity.vendor,
+        family=identity.family,
+        model=identity.model,
+        stepping=identity.stepping,
+        brand=identity.brand[:64],
+        defaults={
+            "feature_set": feature_set,
+            "codename": label.codename,
+            "microarchitecture": label.microarchitecture
+            or microarchitecture(identity.vendor, identity.family, identity.model),
+            "launch_year": label.launch_year,
+        },
+    )
+    if created:
+        return cpu_model
+    updates = {}
+    current = cpu_model.feature_set
+    current_report = cpu_model.reports.filter(feature_set=current).first()
+    current_rank = (
+        _exactness(
+            in_vm=current_report.in_vm, is_raw=current_report.is_raw, unknown=current.unknown
+        )
+        if current_report
+        else (False, False, -(10**6))
+    )
+    new_rank = _exactness(
+        in_vm=identity.in_vm, is_raw=decoded.format in RAW_FORMATS, unknown=decoded.unknown_mask
+    )
+    if new_rank > current_rank:
+        updates["feature_set"] = feature_set
+    for field in ("codename", "microarchitecture", "launch_year"):
+        if getattr(label, field) and not getattr(cpu_model, field):
+            updates[field] = getattr(label, field)
+    if updates:
+        CpuModel.objects.filter(pk=cpu_model.pk).update(**updates)
+        cpu_model.refresh_from_db()
+    return cpu_model
+
+
+def _report_fields(decoded: DecodedDump) -> dict:
+    identity = decoded.identity
+    return {
+        "format": decoded.format,
+        "decoder_version": decoded.decoder_version,
+        "warnings": list(decoded.warnings),
+        "vendor": identity.vendor[:16],
+        "family": identity.family,
+        "model": identity.model,
+        "stepping": identity.stepping,
+        "brand": identity.brand[:64],
+        "signature": "" if identity.signature is None else f"{identity.signature:08x}",
+        "phys_bits": identity.phys_bits,
+        "virt_bits": identity.virt_bits,
+        "in_vm": identity.in_vm,
+        "hypervisor_vendor": (identity.hypervisor_vendor or "")[:32],
+        "cpu_count": decoded.cpu_count,
+    }
+
+
+def report_ingest(
+    *,
+    raw: str | bytes,
+    host_name: str = "",
+    uploaded_by=None,
+    source: str = "",
+    tags: tuple[str, ...] = (),
+    label: CpuLabel = CpuLabel(),
+) -> tuple[HostReport, bool]:
+    """Decode and store a host report.  Returns (report, created); the same raw text twice is
+    one report.  Raises DumpParseError before anything is written."""
+    decoded = decode(raw)  # refuses bad input before any write
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    existing = (
+        HostReport.objects.filter(sha256=sha256)
+        .select_related("cpu_model", "feature_set", "host")
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        feature_set = feature_set_for(
+            mask=decoded.feature_mask,
+            unknown_mask=decoded.unknown_mask,
+            absent_means_unknown=decoded.absent_means_unknown,
+        )
+        cpu_model = cpu_model_for(decoded=decoded, feature_set=feature_set, label=label)
+        report = HostReport.objects.create(
+            raw=text,
+            sha256=sha256,
+            feature_set=feature_set,
+            cpu_model=cpu_model,
+            uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
+            source=source[:200],
+            **_report_fields(decoded),
+        )
+        if host_name:
+            host_attach_report(
+                host_name=host_name,
+                owner=report.uploaded_by,
+                report=report,
+                tags=tags,
+            )
+    return report, True
+
+
+def host_attach_report(
+    *, host_name: str, owner, report: HostReport, tags: tuple[str, ...] = ()
+) -> Host:
+    """Make ``report`` the current report of the owner's host ``host_name`` (created if new)."""
+    host, _ = Host.objects.get_or_create(name=host_name[:100], owner=owner)
+    host.current_report = report
+    host.save(update_fields=["current_report"])
+    HostReport.objects.filter(pk=report.pk).update(host=host)
+    report.host = host
+    for tag in tags:
+        host.tags.add(PoolTag.objects.get_or_create(name=tag)[0])
+    return host
+
+
+def report_redecode(*, report: HostReport) -> bool:
+    """Decode a stored report again with the current decoder; True when something changed."""
+    decoded = decode(report.raw)
+    feature_set = feature_set_for(
+        mask=decoded.feature_mask,
+        unknown_mask=decoded.unknown_mask,
+        absent_means_unknown=decoded.absent_means_unknown,
+    )
+    fields = _report_fields(decoded)
+    changed = feature_set.pk != report.feature_set_id or any(
+        getattr(report, k) != v for k, v in fields.items()
+    )
+    if changed:
+        cpu_model = cpu_model_for(decoded=decoded, feature_set=feature_set)
+        HostReport.objects.filter(pk=report.pk).update(
+            feature_set=feature_set, cpu_model=cpu_model, **fields
+        )
+    return changed
+
+
+def redecode_run_start() -> RedecodeRun | None:
+    """A run for the reports decoded by an older decoder, or None when all are current."""
+    stale = HostReport.objects.exclude(decoder_version=DECODER_VERSION).count()
+    if not stale:
+        return None
+    return RedecodeRun.objects.create(decoder_version=DECODER_VERSION, total=stale)
+
+
+def redecode_run_execute(*, run: RedecodeRun, batch: int = 50) -> RedecodeRun:
+    """Re-decode every stale report, writing progress after each batch.  Idempotent."""
+    RedecodeRun.objects.filter(pk=run.pk).update(status=RedecodeRun.Status.RUNNING)
+    failures = list(run.failures)
+    done = 0
+    stale = HostReport.objects.exclude(decoder_version=DECODER_VERSION).order_by("id")
+    for report in stale.iterator(chunk_size=batch):
+        try:
+            with transaction.atomic():
+                report_redecode(report=report)
+        except Exception as error:  # noqa: BLE001 - one bad report must not stop the run
+            failures.append({"report": report.pk, "error": str(error)})
+        done += 1
+        if done % batch == 0:
+            RedecodeRun.objects.filter(pk=run.pk).update(done=done, failures=failures)
+    RedecodeRun.objects.filter(pk=run.pk).update(
+        done=done,
+        failures=failures,
+        status=RedecodeRun.Status.FAILED if failures else RedecodeRun.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | None = None) -> int:
+    """Load the named guest CPU models of every source into GuestCpuModel; returns rows changed.
+
+    The bundled QEMU 7.2 and libvirt 9.0 snapshots are used unless a local QEMU binary (asked
+    over QMP) or an installed libvirt cpu_map directory is given."""
+    from cpus.cpuid import guest_models, qemu_probe
+    from cpus.models import GuestCpuModel
+
+    qemu_document = qemu_probe.probe(qemu_binary) if qemu_binary else None
+    changed = 0
+    for guest in guest_models.all_guest_models(
+        qemu_document=qemu_document, libvirt_cpu_map=libvirt_cpu_map
+    ):
+        feature_set = feature_set_for(mask=guest.feature_mask)
+        values = {
+            "version": f"v{guest.version}" if guest.version else "",
+            "aliases": ", ".join(guest.aliases)[:200],
+            "label": (guest.label or "")[:100],
+            "vendor": (guest.vendor or "")[:16],
+            "feature_set": feature_set,
+            "migration_safe": guest.migration_safe,
+            "deprecated": guest.deprecated,
+            "origin": guest.origin[:300],
+        }
+        row = GuestCpuModel.objects.filter(source=guest.source, name=guest.name).first()
+        if row is None:
+            GuestCpuModel.objects.create(source=guest.source, name=guest.name, **values)
+            changed += 1
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            GuestCpuModel.objects.filter(pk=row.pk).update(**values)
+            changed += 1
+    return changed
