@@ -5,6 +5,7 @@ sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS. Bad values stop the 
 with ImproperlyConfigured naming the variable. `.env.example` lists every variable.
 """
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -174,7 +175,24 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "kbsite.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["kbsite.api.AnonWriteThrottle", "kbsite.api.UserWriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_write": env_str("CPUKB_THROTTLE_ANON_WRITES", "60/hour"),
+        "user_write": env_str("CPUKB_THROTTLE_USER_WRITES", "2000/hour"),
+    },
 }
+
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(
+            f"CPUKB_THROTTLE_{'ANON' if _scope == 'anon_write' else 'USER'}_WRITES must look like "
+            f"'60/hour' (number/s|m|h|d), not {_rate!r}"
+        )
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "profile"
+LOGOUT_REDIRECT_URL = "home"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CPU Migration KB API",

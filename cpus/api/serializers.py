@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cpus.models import CpuModel, Feature, GuestCpuModel, Host, HostReport
@@ -54,8 +55,13 @@ class CpuModelBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "vendor", "family", "model", "stepping", "brand", "codename"]
 
 
-class FeaturesField(serializers.SerializerMethodField):
-    """Feature names of the object's feature set, in the vocabulary of ``?names=``."""
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+class FeaturesField(serializers.Field):
+    """Feature names of the object's feature set, in the vocabulary of ``?names=``
+    (linux by default; qemu and libvirt leave out bits they have no name for)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, value):
         return feature_names(value.feature_set, _vocabulary(self.context))
@@ -158,11 +164,23 @@ class ReportUploadSerializer(serializers.Serializer):
         return attrs
 
 
+class TagListField(serializers.ListField):
+    """Pool tags in and out as a list of names (``PoolTag`` rows behind them)."""
+
+    def to_representation(self, tags):
+        return [tag.name for tag in tags.all()]
+
+
 class HostSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
-    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
-    current_report = serializers.HyperlinkedRelatedField(
-        view_name="api:report-detail", read_only=True
+    tags = TagListField(
+        child=serializers.SlugField(max_length=64), required=False, help_text="Pool tags (slugs)."
+    )
+    current_report = serializers.PrimaryKeyRelatedField(
+        queryset=HostReport.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the host's current report.",
     )
     cpu_model = CpuModelBriefSerializer(
         source="current_report.cpu_model", read_only=True, default=None
@@ -171,7 +189,26 @@ class HostSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Host
-        fields = ["id", "url", "name", "owner", "tags", "current_report", "cpu_model", "created_at"]
+        fields = [
+            "id",
+            "url",
+            "name",
+            "owner",
+            "tags",
+            "notes",
+            "current_report",
+            "cpu_model",
+            "created_at",
+        ]
+
+    def validate_name(self, name: str) -> str:
+        owner = self.context["request"].user
+        clash = Host.objects.filter(owner=owner, name=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(f"you already have a host named {name!r}")
+        return name
 
 
 class GuestCpuModelSerializer(serializers.ModelSerializer):

@@ -24,6 +24,7 @@ from cpus.filtersets import (
     HostReportFilterSet,
 )
 from cpus.models import Feature
+from kbsite.api import IsOwnerOrStaffOrReadOnly
 
 NAMES = OpenApiParameter(
     "names",
@@ -101,13 +102,30 @@ class GuestCpuModelViewSet(viewsets.ReadOnlyModelViewSet):
         description="Hosts of the inventory with their current report. Filter by `tag`."
     ),
     retrieve=extend_schema(description="One host."),
+    create=extend_schema(description="Add a host to your inventory: name, tags, report id."),
+    update=extend_schema(description="Replace a host of yours (owner or staff)."),
+    partial_update=extend_schema(description="Change a host of yours: name, tags, notes, report."),
+    destroy=extend_schema(description="Delete a host of yours (its reports stay in the catalog)."),
 )
-class HostViewSet(viewsets.ReadOnlyModelViewSet):
+class HostViewSet(viewsets.ModelViewSet):
     serializer_class = serializers.HostSerializer
     filterset_class = HostFilterSet
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    owner_field = "owner"
 
     def get_queryset(self):
         return selectors.host_list()
+
+    def perform_create(self, serializer):
+        tags = serializer.validated_data.pop("tags", None)
+        host = serializer.save(owner=self.request.user)
+        services.host_set_tags(host=host, tags=tags or [])
+
+    def perform_update(self, serializer):
+        tags = serializer.validated_data.pop("tags", None)
+        host = serializer.save()
+        if tags is not None:
+            services.host_set_tags(host=host, tags=tags)
 
 
 UPLOAD_EXAMPLE = OpenApiExample(
@@ -127,6 +145,7 @@ UPLOAD_EXAMPLE = OpenApiExample(
         description="One report: decoded identity, features, warnings and the raw text.",
         parameters=[NAMES],
     ),
+    destroy=extend_schema(description="Delete a report you uploaded (staff: any report)."),
     create=extend_schema(
         description="Upload a host report (multipart `file`, or `raw` text), any supported "
         "format. 201 with the decoded report; 200 with the existing one when the same text was "
@@ -140,9 +159,13 @@ UPLOAD_EXAMPLE = OpenApiExample(
         examples=[UPLOAD_EXAMPLE],
     ),
 )
-class HostReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class HostReportViewSet(
+    mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+):
     filterset_class = HostReportFilterSet
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    owner_field = "uploaded_by"
 
     def get_queryset(self):
         if self.action == "retrieve":

@@ -15,4 +15,4 @@ class DumpParseError(ValueError):
         return f"line {self.line}: {self.reason}" if self.line else self.reason
 
     def to_dict(self) -> dict:
-        return {"error": self.reason, "line": self.line}
+        return {"error": self.reason, "detail": str(self), "line": self.line}
