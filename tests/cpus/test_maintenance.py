@@ -49,7 +49,7 @@ def test_reports_from_an_older_decoder_are_re_decoded_with_progress(dump_bytes):
         raw=dump_bytes("aida64_XeonE5462_Harpertown_2S_libcpuid.txt")
     )
     good_set = report.feature_set_id
-    # What an older decoder could have stored: no syscall (read outside 64-bit mode) and version 0.9.
+    # What an older decoder could have stored: no syscall (read outside 64-bit mode), v0.9.
     syscall = TABLE.by_name["syscall"]
     stale_set = services.feature_set_for(mask=report.feature_set.feature_mask & ~syscall.mask)
     assert stale_set.pk != good_set
