@@ -291,3 +291,7 @@ def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | 
             GuestCpuModel.objects.filter(pk=row.pk).update(**values)
             changed += 1
     return changed
+
+
+def host_set_tags(*, host: Host, tags: list[str]) -> None:
+    host.tags.set([PoolTag.objects.get_or_create(name=tag)[0] for tag in tags])

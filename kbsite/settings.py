@@ -165,9 +165,10 @@ USE_TZ = True
 # --- API --------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # Reading the knowledge base is public; changing it needs an account.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
