@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 
 from cpus.cpuid import TABLE
+from cpus.cpuid.assists import MECHANISMS
 from cpus.models import CpuModel, Feature, GuestCpuModel, Host, HostReport
 
 
@@ -64,6 +65,11 @@ class CpuModelFilterSet(_FeatureFilterMixin):
     model = django_filters.NumberFilter()
     codename = django_filters.CharFilter(lookup_expr="icontains")
     microarchitecture = django_filters.CharFilter(lookup_expr="icontains")
+    has_assist = django_filters.ChoiceFilter(
+        choices=[(key, key) for key in MECHANISMS],
+        method="filter_assist",
+        label="Has assist",
+    )
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
     lacks_feature = FeatureListFilter(
         field_name="feature_set", exclude_matches=True, label="Lacks features"
@@ -79,9 +85,13 @@ class CpuModelFilterSet(_FeatureFilterMixin):
             "model",
             "codename",
             "microarchitecture",
+            "has_assist",
             "has_feature",
             "lacks_feature",
         ]
+
+    def filter_assist(self, qs, name, value):
+        return qs.filter(assist_keys__contains=f",{value},")
 
     def search(self, qs, name, value):
         condition = Q()

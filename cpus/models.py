@@ -99,6 +99,14 @@ class CpuModel(models.Model):
         related_name="cpu_models",
         help_text="The most exact view among its reports (raw dumps taken on the host first).",
     )
+    assists = models.JSONField(
+        default=dict, blank=True, help_text="Migration assists (CPUID masking, override, faulting)."
+    )
+    assist_keys = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="',key,key,' of the assists the CPU has, for filtering.",
+    )
 
     class Meta:
         ordering = ["vendor", "family", "model", "stepping", "brand"]

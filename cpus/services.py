@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode
+from cpus.cpuid.assists import assists_of
 from cpus.microarchitectures import microarchitecture
 from cpus.models import CpuModel, Feature, FeatureSet, Host, HostReport, PoolTag, RedecodeRun
 
@@ -81,9 +82,18 @@ class CpuLabel:
     launch_year: int | None = None
 
 
+def _assist_fields(decoded: DecodedDump) -> dict:
+    """The CPU's migration assists as stored on CpuModel (``assist_keys`` = ",k1,k2,")."""
+    report = assists_of(decoded)
+    keys = report.available_keys
+    return {"assists": report.to_dict(), "assist_keys": f",{','.join(keys)}," if keys else ""}
+
+
 def cpu_model_for(
     *, decoded: DecodedDump, feature_set: FeatureSet, label: CpuLabel = CpuLabel()
 ) -> CpuModel:
+    """The CpuModel of a decoded report (created if new).  Its feature set and assists follow
+    the most exact report of that CPU: a raw dump taken on the host beats a name list or a VM."""
     identity = decoded.identity
     cpu_model, created = CpuModel.objects.get_or_create(
         vendor=identity.vendor,
@@ -97,6 +107,7 @@ def cpu_model_for(
             "microarchitecture": label.microarchitecture
             or microarchitecture(identity.vendor, identity.family, identity.model),
             "launch_year": label.launch_year,
+            **_assist_fields(decoded),
         },
     )
     if created:
@@ -116,6 +127,7 @@ def cpu_model_for(
     )
     if new_rank > current_rank:
         updates["feature_set"] = feature_set
+        updates.update(_assist_fields(decoded))
     for field in ("codename", "microarchitecture", "launch_year"):
         if getattr(label, field) and not getattr(cpu_model, field):
             updates[field] = getattr(label, field)
@@ -123,6 +135,18 @@ def cpu_model_for(
         CpuModel.objects.filter(pk=cpu_model.pk).update(**updates)
         cpu_model.refresh_from_db()
     return cpu_model
+
+
+def cpu_models_refresh_assists() -> int:
+    """Fill in the assists of CPU models stored before assists existed; returns how many."""
+    refreshed = 0
+    for cpu_model in CpuModel.objects.filter(assists={}):
+        report = cpu_model.reports.filter(feature_set=cpu_model.feature_set).first()
+        if report is None:
+            continue
+        CpuModel.objects.filter(pk=cpu_model.pk).update(**_assist_fields(decode(report.raw)))
+        refreshed += 1
+    return refreshed
 
 
 def _report_fields(decoded: DecodedDump) -> dict:

@@ -87,7 +87,15 @@ class CpuModelSerializer(serializers.ModelSerializer):
             "launch_year",
             "feature_count",
             "report_count",
+            "assists",
         ]
+        extra_kwargs = {
+            "assists": {
+                "help_text": "Migration assists: CPUID masking/override/faulting mechanisms, "
+                "each with confidence (enumerated, inferred, unknown), the CPUID leaves it can "
+                "hide, a one-line explanation and its source."
+            }
+        }
 
 
 class CpuModelDetailSerializer(CpuModelSerializer):

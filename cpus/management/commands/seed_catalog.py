@@ -56,6 +56,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"host reports: {added} added, {len(manifest['hosts']) - added} already known"
         )
+        refreshed = services.cpu_models_refresh_assists()
+        if refreshed:
+            self.stdout.write(f"migration assists worked out for {refreshed} CPU models")
         guest_changed = services.guest_models_sync(
             libvirt_cpu_map=options.get("libvirt_cpu_map"), qemu_binary=options.get("qemu")
         )
