@@ -1,0 +1,248 @@
+"""Named guest CPU models of every source, as plain data.
+
+``all_guest_models()`` is the one list the rest of the project reads (the catalog seeds its
+``GuestCpuModel`` table from it; the compatibility engine resolves guest CPU names with
+``find``).  Four sources:
+
+``qemu``          QEMU 7.2's x86 models (``data/qemu-7.2-cpu-models.json``: the reply of
+                  ``query-cpu-definitions`` and a static ``query-cpu-model-expansion`` per model).
+                  One entry per *versioned* model (``Opteron_G2-v1``); the unversioned names that
+                  QEMU resolves to that version (``Opteron_G2``) are its ``aliases``.  ``host``,
+                  ``max`` and ``base`` are left out: their expansion describes the machine the data
+                  was captured on (or nothing), not a model.
+``libvirt``       libvirt 9.0's ``cpu_map`` models (``cpu_map.load()``).
+``vmware-evc``    VMware EVC baselines (``data/vmware-evc.json``; each mode says where its feature
+                  list comes from).  Modes whose features cannot be derived have no entry here.
+``x86-64-level``  the x86-64 psABI micro-architecture levels v1..v4 (``data/x86-64-levels.json``),
+                  cumulative, vendor-neutral.
+
+Feature masks are over ``TABLE`` and hold CPU features only: the hypervisor bit that QEMU's
+expansions list and OS-state bits are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from . import cpu_map
+from .table import TABLE
+
+DATA = Path(__file__).parent / "data"
+QEMU_DATA = DATA / "qemu-7.2-cpu-models.json"
+EVC_DATA = DATA / "vmware-evc.json"
+LEVELS_DATA = DATA / "x86-64-levels.json"
+
+SOURCES = ("qemu", "libvirt", "vmware-evc", "x86-64-level")
+_NOT_MODELS = frozenset({"host", "max", "base"})
+_CPU_MASK = TABLE.cpu_feature_mask
+
+
+@dataclass(frozen=True, slots=True)
+class GuestModel:
+    """One named guest CPU model.
+
+    ``name`` is the model's own name in its source (QEMU: the versioned name); ``aliases`` are
+    other names that select exactly this model.  ``vendor`` is the CPUID vendor string the guest
+    sees (None for vendor-neutral models).  ``extends`` lists, for EVC modes, the modes this one
+    is documented to build on (the partial order's edges).
+    """
+
+    name: str
+    source: str
+    vendor: str | None
+    feature_mask: int
+    aliases: tuple[str, ...] = ()
+    version: str | None = None
+    migration_safe: bool = True
+    deprecated: bool = False
+    origin: str = ""
+    label: str = ""
+    extends: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        """The name to show and export: the shortest alias (``Opteron_G2``), else ``name``."""
+        return min((self.name, *self.aliases), key=lambda n: (len(n), n))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def feature_names(self, vocabulary: str = "canonical") -> list[str]:
+        return sorted(
+            name for f in TABLE.from_mask(self.feature_mask) if (name := f.name_in(vocabulary))
+        )
+
+    def to_dict(self, vocabulary: str = "canonical") -> dict:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "vendor": self.vendor,
+            "aliases": list(self.aliases),
+            "version": self.version,
+            "migration_safe": self.migration_safe,
+            "deprecated": self.deprecated,
+            "origin": self.origin,
+            "label": self.label,
+            "features": self.feature_names(vocabulary),
+        }
+
+
+def _mask(names, vocabulary: str, where: str) -> int:
+    mask = 0
+    for name in names:
+        feature = TABLE.lookup(name, vocabulary)
+        if feature is None:
+            raise ValueError(f"{where}: {vocabulary} feature {name!r} is not in the feature table")
+        mask |= feature.mask
+    return mask & _CPU_MASK
+
+
+def qemu_models(document: dict | None = None) -> list[GuestModel]:
+    """QEMU's models from the bundled 7.2 snapshot, or from ``document`` (the same shape, as
+    ``qemu_probe.probe`` returns it for a local QEMU)."""
+    document = document or json.loads(QEMU_DATA.read_text())
+    definitions = document["definitions"]
+    aliases: dict[str, list[str]] = {}
+    for name, definition in definitions.items():
+        if "alias-of" in definition:
+            aliases.setdefault(definition["alias-of"], []).append(name)
+    version = document.get("qemu_version") or {}
+    package = version.get("package") or ".".join(
+        str(version.get("qemu", {}).get(part, "?")) for part in ("major", "minor", "micro")
+    )
+    origin = f"QEMU {package}: {document['source']}"
+    models = []
+    for name, definition in sorted(definitions.items()):
+        if "alias-of" in definition or name in _NOT_MODELS:
+            continue
+        expansion = document["static_expansion"][name]
+        version = name.rsplit("-v", 1)[1] if "-v" in name else None
+        models.append(
+            GuestModel(
+                name=name,
+                source="qemu",
+                vendor=expansion["props"].get("vendor"),
+                feature_mask=_mask(expansion["features"], "qemu", f"QEMU model {name}"),
+                aliases=tuple(sorted(aliases.get(name, ()))),
+                version=version,
+                migration_safe=bool(definition.get("migration-safe")),
+                deprecated=bool(definition.get("deprecated")),
+                origin=origin,
+                label=expansion["props"].get("model-id", ""),
+            )
+        )
+    return models
+
+
+def libvirt_models(directory: str | None = None) -> list[GuestModel]:
+    """libvirt's models from the bundled 9.0 cpu_map, or from an installed cpu_map directory."""
+    return [
+        GuestModel(
+            name=model.name,
+            source="libvirt",
+            vendor=model.vendor,
+            feature_mask=TABLE.mask_of(model.table_features()) & _CPU_MASK,
+            origin=f"libvirt {'9.0' if directory is None else directory} {model.source}",
+        )
+        for model in sorted(cpu_map.load(directory).values(), key=lambda m: m.name)
+    ]
+
+
+def evc_modes() -> list[GuestModel]:
+    """EVC modes with a feature list; modes VMware has but we cannot derive are left out."""
+    document = json.loads(EVC_DATA.read_text())
+    return [
+        GuestModel(
+            name=mode["key"],
+            source="vmware-evc",
+            vendor=mode["vendor"],
+            feature_mask=_mask(mode["features"], document["vocabulary"], mode["key"]),
+            origin=mode["source"],
+            label=mode["label"],
+            extends=tuple(mode["extends"]),
+        )
+        for mode in document["modes"]
+        if mode["features"] is not None
+    ]
+
+
+def evc_mode_keys() -> list[str]:
+    """Every EVC mode key we know, derivable or not, in VMware's order."""
+    return [mode["key"] for mode in json.loads(EVC_DATA.read_text())["modes"]]
+
+
+def x86_64_levels() -> list[GuestModel]:
+    document = json.loads(LEVELS_DATA.read_text())
+    models = []
+    mask = 0
+    for level in document["levels"]:
+        mask |= _mask(level["features"], document["vocabulary"], level["name"])
+        models.append(
+            GuestModel(
+                name=level["name"],
+                source="x86-64-level",
+                vendor=None,
+                feature_mask=mask,
+                origin=document["source"],
+                extends=(models[-1].name,) if models else (),
+            )
+        )
+    return models
+
+
+@cache
+def _all() -> tuple[GuestModel, ...]:
+    return (*qemu_models(), *libvirt_models(), *evc_modes(), *x86_64_levels())
+
+
+def all_guest_models(
+    *, qemu_document: dict | None = None, libvirt_cpu_map: str | None = None
+) -> list[GuestModel]:
+    """Every named guest CPU model of every source: QEMU, libvirt, VMware EVC, x86-64 levels.
+
+    By default from the bundled snapshots (which the engine always uses); a QMP answer of a
+    local QEMU or an installed libvirt cpu_map replace them for the catalog."""
+    if qemu_document is None and libvirt_cpu_map is None:
+        return list(_all())
+    return [
+        *qemu_models(qemu_document),
+        *libvirt_models(libvirt_cpu_map),
+        *evc_modes(),
+        *x86_64_levels(),
+    ]
+
+
+def models_of(source: str) -> list[GuestModel]:
+    if source not in SOURCES:
+        raise ValueError(f"unknown model source {source!r}; use one of {SOURCES}")
+    return [model for model in _all() if model.source == source]
+
+
+@cache
+def _index() -> dict[str, GuestModel]:
+    index: dict[str, GuestModel] = {}
+    # Earlier sources win a name clash: QEMU's Penryn is what a KVM guest actually runs.
+    for model in _all():
+        for name in model.names:
+            index.setdefault(name, model)
+            index.setdefault(name.lower(), model)
+    return index
+
+
+def find(name: str) -> GuestModel | None:
+    """The model a name selects (QEMU first, then libvirt, EVC keys, x86-64 levels), or None.
+
+    ``libvirt:Penryn`` or ``qemu:Penryn`` picks a source explicitly.
+    """
+    source, _, bare = name.strip().rpartition(":")
+    if source:
+        for model in models_of(source):
+            if bare in model.names or bare.lower() in (n.lower() for n in model.names):
+                return model
+        return None
+    index = _index()
+    return index.get(bare) or index.get(bare.lower())

@@ -1,0 +1,130 @@
+"""The three offline commands: check_pair, pool_baseline, compat_matrix."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_check_pair_json_has_verdict_and_reasons(demo_paths):
+    harpertown, _, shanghai = demo_paths
+    record = json.loads(run("check_pair", harpertown, shanghai, "--json"))
+    assert record["verdict"] == "blocked"
+    assert {"ssse3", "sse4_1"} <= set(record["missing"])
+    assert {r["axis"] for r in record["reasons"]} >= {"features", "vendor"}
+    assert record["suggestion"]["guest_cpu"].startswith("Opteron_G2")
+
+
+def test_check_pair_baseline_uses_the_two_hosts(demo_paths):
+    harpertown, _, shanghai = demo_paths
+    record = json.loads(run("check_pair", harpertown, shanghai, "--guest", "baseline", "--json"))
+    assert record["verdict"] == "risky"
+    assert record["guest_model"] == "Opteron_G2,+vme,-svm,phys-bits=38"
+    vmware = json.loads(
+        run(
+            "check_pair",
+            harpertown,
+            shanghai,
+            "--guest",
+            "baseline",
+            "--hypervisor",
+            "vmware",
+            "--json",
+        )
+    )
+    assert vmware["verdict"] == "blocked"
+
+
+def test_check_pair_human_output(demo_paths):
+    harpertown, _, shanghai = demo_paths
+    text = run("check_pair", harpertown, shanghai, "--names", "qemu")
+    assert "BLOCKED" in text and "sse4.1" in text and "Suggestion" in text
+
+
+def test_check_pair_parse_failure_prints_file_line_reason_and_exits_2(tmp_path, demo_paths):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("hello\n")
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("check_pair", str(bad), demo_paths[0], stdout=io.StringIO(), stderr=err)
+    assert exit_info.value.code == 2
+    assert err.getvalue().startswith(f"{bad}:1: not a recognised")
+
+
+def test_check_pair_exits_0_in_a_subprocess_and_2_on_failure(demo_paths, tmp_path):
+    ok = subprocess.run(
+        [sys.executable, "manage.py", "check_pair", demo_paths[1], demo_paths[2], "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"SECRET_KEY": "x", "PATH": "/usr/bin:/bin"},
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["verdict"] == "blocked"  # exposed invtsc, different CPUs
+    missing = tmp_path / "nope.txt"
+    failed = subprocess.run(
+        [sys.executable, "manage.py", "check_pair", str(missing), demo_paths[2]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"SECRET_KEY": "x", "PATH": "/usr/bin:/bin"},
+    )
+    assert failed.returncode == 2
+    assert failed.stderr.startswith(f"{missing}:0: cannot read")
+
+
+def test_pool_baseline_json(demo_paths):
+    record = json.loads(run("pool_baseline", *demo_paths, "--json"))
+    assert {
+        "features",
+        "vendors",
+        "qemu_model",
+        "libvirt_model",
+        "evc_mode",
+        "x86_64_level",
+        "exports",
+    } <= set(record)
+    assert len(record["features"]) == 28
+    assert record["qemu_model"]["spec"] == "Opteron_G2,+vme,-svm"
+    assert record["evc_mode"] is None
+    assert record["x86_64_level"] == "x86-64-v1"
+    assert record["exports"]["qemu_cpu"] == "Opteron_G2,+vme,-svm,phys-bits=38"
+    assert "<model fallback='forbid'>Opteron_G2</model>" in record["exports"]["libvirt_xml"]
+
+
+def test_pool_baseline_names_in_libvirt_vocabulary(demo_paths):
+    record = json.loads(run("pool_baseline", *demo_paths, "--json", "--names", "libvirt"))
+    assert "lahf_lm" in record["features"] and "pni" in record["features"]
+    text = run("pool_baseline", *demo_paths)
+    assert "Opteron_G2" in text and "cpu_mode = custom" in text
+
+
+def test_compat_matrix_json(demo_paths):
+    record = json.loads(run("compat_matrix", *demo_paths, "--json"))
+    assert record["hosts"] == list(demo_paths)
+    assert len(record["verdicts"]) == 3 and len(record["missing"][0]) == 3
+    harpertown_to_shanghai = record["missing"][0][2]
+    assert harpertown_to_shanghai > 0 and record["verdicts"][0][2] == "blocked"
+    baseline = json.loads(run("compat_matrix", *demo_paths, "--guest", "baseline", "--json"))
+    assert all(level != "blocked" for row in baseline["verdicts"] for level in row)
+
+
+def test_compat_matrix_human_and_bad_guest(demo_paths):
+    assert "row = source" in run("compat_matrix", *demo_paths)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("compat_matrix", *demo_paths, "--guest", "Nope", stderr=io.StringIO())
+    assert exit_info.value.code == 2
