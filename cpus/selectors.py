@@ -96,3 +96,48 @@ def compare_feature_sets(
         "only_b": names(mask_b & ~mask_a),
         "shared": names(mask_a & mask_b),
     }
+
+
+def report_identity(report: HostReport):
+    """The decoded identity of a stored report, without decoding its raw text again."""
+    from cpus.cpuid import Identity
+
+    return Identity(
+        vendor=report.vendor,
+        family=report.family,
+        model=report.model,
+        stepping=report.stepping,
+        signature=int(report.signature, 16) if report.signature else None,
+        brand=report.brand,
+        brand_raw=report.brand,
+        phys_bits=report.phys_bits,
+        virt_bits=report.virt_bits,
+        in_vm=report.in_vm,
+        hypervisor_vendor=report.hypervisor_vendor or None,
+    )
+
+
+def report_host_view(report: HostReport, label: str = ""):
+    """What the compatibility engine needs of a stored report (identity and feature masks)."""
+    from cpus.cpuid.baseline import HostView
+
+    return HostView(
+        identity=report_identity(report),
+        feature_mask=report.feature_set.feature_mask,
+        unknown_mask=report.feature_set.unknown,
+        absent_means_unknown=report.feature_set.absent_means_unknown,
+        warnings=tuple(report.warnings),
+        label=label
+        or (report.host.name if report.host_id else report.brand)
+        or f"report {report.pk}",
+    )
+
+
+def cpu_model_report(cpu_model: CpuModel) -> HostReport | None:
+    """The report a CPU model's features come from (its most exact one)."""
+    return (
+        HostReport.objects.filter(cpu_model=cpu_model, feature_set_id=cpu_model.feature_set_id)
+        .select_related("feature_set", "host")
+        .order_by("in_vm", "id")
+        .first()
+    )

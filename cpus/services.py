@@ -319,3 +319,92 @@ def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | 
 
 def host_set_tags(*, host: Host, tags: list[str]) -> None:
     host.tags.set([PoolTag.objects.get_or_create(name=tag)[0] for tag in tags])
+
+
+class HostRefError(ValueError):
+    """A reference to a host, report or CPU model that does not resolve."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+def _host_by_ref(value, user) -> Host | None:
+    """A host by id, or by name: the caller's own host first, else the only host of that name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Host.objects.filter(pk=value).first()
+    if not isinstance(value, str):
+        return None
+    hosts = Host.objects.filter(name=value)
+    if getattr(user, "is_authenticated", False) and hosts.filter(owner=user).exists():
+        return hosts.filter(owner=user).first()
+    if hosts.count() > 1:
+        raise HostRefError(f"several hosts are named {value!r}: use the host id")
+    return hosts.first()
+
+
+def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = True):
+    """Resolve ``{"host": id or name}``, ``{"report": id}``, ``{"cpu_model": id}`` or
+    ``{"raw": text}`` to a stored report.  An inline dump is ingested (kept verbatim,
+    deduplicated) unless ``store_raw`` is False, when its DecodedDump is returned instead; a bad
+    dump raises DumpParseError before anything is stored."""
+    from cpus.selectors import cpu_model_report
+
+    if not isinstance(ref, dict) or len(ref) != 1:
+        raise HostRefError(
+            'give exactly one of {"host": id or name}, {"report": id}, {"cpu_model": id}, '
+            '{"raw": text}',
+            field,
+        )
+    ((kind, value),) = ref.items()
+    if kind == "raw":
+        if not isinstance(value, str):
+            raise HostRefError("raw must be the text of a host report", field)
+        if not store_raw:
+            return decode(value)
+        report, _ = report_ingest(raw=value, uploaded_by=uploaded_by, source="inline")
+        return report
+    if kind not in ("host", "report", "cpu_model"):
+        raise HostRefError(f"unknown reference {kind!r}: use host, report, cpu_model or raw", field)
+    if kind != "host" and (not isinstance(value, int) or isinstance(value, bool)):
+        raise HostRefError(f"{kind} must be an id", field)
+    queryset = HostReport.objects.select_related("feature_set", "host", "cpu_model")
+    if kind == "report":
+        report = queryset.filter(pk=value).first()
+    elif kind == "host":
+        try:
+            host = _host_by_ref(value, uploaded_by)
+        except HostRefError as error:
+            error.field = field
+            raise
+        if host is not None and host.current_report_id is None:
+            raise HostRefError(f"host {value} has no report yet", field)
+        report = queryset.filter(pk=host.current_report_id).first() if host else None
+    else:
+        cpu_model = CpuModel.objects.filter(pk=value).first()
+        report = cpu_model_report(cpu_model) if cpu_model else None
+    if report is None:
+        raise HostRefError(f"no {kind.replace('_', ' ')} {value!r}", field)
+    return report
+    if (
+        kind not in ("host", "report", "cpu_model")
+        or not isinstance(value, int)
+        or isinstance(value, bool)
+    ):
+        raise HostRefError(
+            f"unknown reference {kind!r}: use host, report, cpu_model (ids) or raw", field
+        )
+    queryset = HostReport.objects.select_related("feature_set", "host", "cpu_model")
+    if kind == "report":
+        report = queryset.filter(pk=value).first()
+    elif kind == "host":
+        host = Host.objects.filter(pk=value).first()
+        if host is not None and host.current_report_id is None:
+            raise HostRefError(f"host {value} has no report yet", field)
+        report = queryset.filter(pk=host.current_report_id).first() if host else None
+    else:
+        cpu_model = CpuModel.objects.filter(pk=value).first()
+        report = cpu_model_report(cpu_model) if cpu_model else None
+    if report is None:
+        raise HostRefError(f"no {kind.replace('_', ' ')} with id {value}", field)
+    return report

@@ -17,6 +17,7 @@ from cpus.filtersets import (
 )
 from cpus.forms import ReportUploadForm
 from cpus.models import CpuModel, Feature, GuestCpuModel, GuestSource, HostReport
+from migrations_log import selectors as ledger
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
 PAGE_SIZE = 50
@@ -67,6 +68,7 @@ def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reports": cpu.reports.select_related("host").defer("raw"),
         "guests_by_source": by_source,
         "evc_modes": by_source[GuestSource.VMWARE_EVC.label],
+        "contradictions": ledger.contradictions_involving(cpu_model=cpu),
     }
     return render(request, "cpus/cpu_detail.html", context)
 
@@ -152,7 +154,9 @@ def host_list(request: HttpRequest) -> HttpResponse:
 def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(selectors.host_list(), pk=pk)
     reports = host.reports.select_related("cpu_model").defer("raw")
-    return render(request, "cpus/host_detail.html", {"host": host, "reports": reports})
+    contradictions = ledger.contradictions_involving(host=host)
+    context = {"host": host, "reports": reports, "contradictions": contradictions}
+    return render(request, "cpus/host_detail.html", context)
 
 
 def report_upload(request: HttpRequest) -> HttpResponse:

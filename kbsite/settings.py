@@ -202,6 +202,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and ReDoc come from the sidecar package and are served locally: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Two choice sets are both called "hypervisor": the ledger's (with Xen) and the engine's.
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerHypervisorEnum": "migrations_log.models.Hypervisor",
+        "EngineHypervisorEnum": ["kvm", "vmware", "hyperv"],
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

@@ -38,8 +38,8 @@ AXES = (
     "features",
     "vendor",
     "address bits",
-    "XSAVE",
-    "TSC",
+    "xsave",
+    "tsc",
     "nested virt",
     "identity",
     "report",
@@ -225,9 +225,9 @@ def _feature_axis(features: Iterable[Feature]) -> str:
     if features and features <= NESTED:
         return "nested virt"
     if features and features <= TSC:
-        return "TSC"
+        return "tsc"
     if features and features <= XSAVE:
-        return "XSAVE"
+        return "xsave"
     return "features"
 
 
@@ -252,12 +252,12 @@ def _fix_for(axis: str, names: tuple[str, ...]) -> str:
             "turn nested virtualisation off for this guest (drop vmx/svm from its CPU) or keep "
             "it on hosts of the same vendor that offer it"
         )
-    if axis == "TSC":
+    if axis == "tsc":
         return (
             "drop invtsc from the guest CPU, or set an explicit TSC frequency that every "
             "destination can run (within 250 ppm, or with TSC scaling)"
         )
-    if axis == "XSAVE":
+    if axis == "xsave":
         return (
             f"use a guest CPU model without {_it(names)} (a pool baseline), since register "
             "state saved with XSAVE features a host lacks cannot be restored there"
@@ -433,7 +433,7 @@ def _summarise_tsc(found: _Found, names: tuple[str, ...]) -> tuple[str, str]:
         )
     else:
         gap = "the guest's TSC frequency differs from this host's and this host cannot scale it"
-    return "TSC", (
+    return "tsc", (
         f"The guest uses an invariant TSC at a fixed frequency, but {gap}: migrate only between "
         "hosts of the same TSC frequency or with TSC scaling, or drop invtsc from the guest CPU."
     )
@@ -606,7 +606,7 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(_ws("non-migratable CPU device (invtsc flag)")),
         lambda matches, found: found.features.add(TABLE.by_name["invtsc"]),
         _fixed(
-            "TSC",
+            "tsc",
             "The guest's CPU exposes invtsc (an invariant TSC), which QEMU will not migrate or "
             "snapshot unless the guest has an explicit TSC frequency: set tsc-frequency (libvirt "
             "<timer name='tsc' frequency=...>) to one every destination runs, or drop invtsc.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from cpus import services
@@ -63,6 +64,8 @@ class Command(BaseCommand):
             libvirt_cpu_map=options.get("libvirt_cpu_map"), qemu_binary=options.get("qemu")
         )
         self.stdout.write(f"guest CPU models: {guest_changed} added or updated")
+        if (SEED.parent.parent / "migrations_log" / "data" / "seed_ledger.json").exists():
+            call_command("seed_ledger", stdout=self.stdout)
         run = services.redecode_run_start()
         if run is not None:
             from cpus.tasks import redecode_reports

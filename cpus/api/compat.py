@@ -1,0 +1,186 @@
+"""Compatibility API: check a pair, compute a pool baseline.  Thin: the engine decides."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from cpus import selectors, services
+from cpus.cpuid import DecodedDump, DumpParseError, baseline, compat, export
+from cpus.cpuid.baseline import host_view
+
+VOCABULARIES = ("linux", "qemu", "libvirt")
+REF_HELP = '{"host": id or name}, {"report": id}, {"cpu_model": id} or {"raw": "<dump text>"}'
+
+
+class RefField(serializers.JSONField):
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, dict) or len(data) != 1:
+            raise serializers.ValidationError(f"give one of {REF_HELP}")
+        return data
+
+
+class CheckInput(serializers.Serializer):
+    source = RefField(help_text=REF_HELP)
+    destination = RefField(help_text=REF_HELP)
+    guest_cpu = serializers.CharField(
+        default=compat.PASSTHROUGH,
+        max_length=200,
+        help_text="host-passthrough, host-model, a named model with +/- features "
+        "(Opteron_G2,-rdtscp), an EVC key, x86-64-v2, or baseline (of the pair)",
+    )
+    hypervisor = serializers.ChoiceField(choices=compat.HYPERVISORS, default="kvm")
+    names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+
+
+class BaselineInput(serializers.Serializer):
+    hosts = serializers.ListField(
+        child=RefField(), min_length=1, max_length=5000, help_text=f"Each: {REF_HELP}"
+    )
+    names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+
+
+def _vocabulary(names: str) -> str:
+    return "canonical" if names == "linux" else names
+
+
+def _error(
+    message: str, *, field: str = "", line: int | None = None, status: int = 400
+) -> Response:
+    body = {
+        "error": message,
+        "code": "not_found" if status == 404 else "invalid",
+        "detail": message,
+    }
+    if field:
+        body["field"] = field
+    if line is not None:
+        body["line"] = line
+    return Response(body, status=status)
+
+
+def host_views(refs: list[tuple[str, dict]], user):
+    """(field, ref) pairs -> HostViews; inline dumps are decoded, not stored (a query)."""
+    views = []
+    for field, ref in refs:
+        resolved = services.report_for_ref(ref, uploaded_by=user, field=field, store_raw=False)
+        if isinstance(resolved, DecodedDump):
+            views.append(host_view(resolved, f"inline dump ({field})"))
+        else:
+            views.append(selectors.report_host_view(resolved))
+    return views
+
+
+CHECK_EXAMPLE = OpenApiExample(
+    "2008: Harpertown to Shanghai on KVM with the pool baseline",
+    value={
+        "source": {"host": "xeon-e5462-harpertown"},
+        "destination": {"host": "opteron-2378-shanghai"},
+        "guest_cpu": "baseline",
+        "hypervisor": "kvm",
+    },
+    request_only=True,
+)
+
+
+@extend_schema(
+    description="Can a VM live-migrate from source to destination (directed)? The verdict (safe, "
+    "safe-with-model, risky, blocked) with reasons, each {axis, severity, message, features}, for "
+    "one guest CPU configuration and hypervisor. A pre-flight check for tools.",
+    request=CheckInput,
+    responses=inline_serializer(
+        "Verdict",
+        {
+            "verdict": serializers.ChoiceField(choices=compat.LEVELS),
+            "source": serializers.CharField(),
+            "destination": serializers.CharField(),
+            "guest_cpu": serializers.CharField(),
+            "guest_model": serializers.CharField(allow_null=True),
+            "hypervisor": serializers.CharField(),
+            "missing": serializers.ListField(child=serializers.CharField()),
+            "reasons": serializers.ListField(child=serializers.DictField()),
+            "suggestion": serializers.DictField(allow_null=True),
+        },
+    ),
+    examples=[CHECK_EXAMPLE],
+)
+@api_view(["POST"])
+@permission_classes([AllowAny])
+def compat_check(request):
+    data = CheckInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    try:
+        source, destination = host_views(
+            [("source", fields["source"]), ("destination", fields["destination"])], request.user
+        )
+        verdict = compat.check(
+            source,
+            destination,
+            fields["guest_cpu"],
+            fields["hypervisor"],
+            vocabulary=_vocabulary(fields["names"]),
+        )
+    except DumpParseError as error:
+        return _error(error.reason, line=error.line)
+    except services.HostRefError as error:
+        return _error(str(error), field=error.field, status=404 if "no " in str(error) else 400)
+    except compat.GuestCpuError as error:
+        return _error(str(error), field="guest_cpu")
+    return Response(verdict.to_dict())
+
+
+@extend_schema(
+    description="The pool baseline of a set of hosts (Intel and AMD may be mixed): the common "
+    "features, the fitted QEMU and libvirt models with their +/- features, the highest VMware "
+    "EVC mode per vendor, the x86-64 level, and every export (libvirt XML, QEMU -cpu, Nova, "
+    "Proxmox, EVC).",
+    request=BaselineInput,
+    responses=inline_serializer(
+        "PoolBaseline",
+        {
+            "features": serializers.ListField(child=serializers.CharField()),
+            "vendors": serializers.DictField(),
+            "qemu_model": serializers.DictField(allow_null=True),
+            "libvirt_model": serializers.DictField(allow_null=True),
+            "evc_mode": serializers.CharField(allow_null=True),
+            "x86_64_level": serializers.CharField(allow_null=True),
+            "exports": serializers.DictField(),
+        },
+    ),
+    examples=[
+        OpenApiExample(
+            "The 2008 pool",
+            value={
+                "hosts": [
+                    {"host": "xeon-e5462-harpertown"},
+                    {"host": "opteron-2350-barcelona"},
+                    {"host": "opteron-2378-shanghai"},
+                ]
+            },
+            request_only=True,
+        )
+    ],
+)
+@api_view(["POST"])
+@permission_classes([AllowAny])
+def pool_baseline(request):
+    data = BaselineInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    try:
+        views = host_views(
+            [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
+        )
+    except DumpParseError as error:
+        return _error(error.reason, line=error.line)
+    except services.HostRefError as error:
+        return _error(str(error), field=error.field, status=404 if "no " in str(error) else 400)
+    pool = baseline.compute(views)
+    body = pool.to_dict(_vocabulary(fields["names"]))
+    body["exports"] = export.all_exports(pool)
+    return Response(body)

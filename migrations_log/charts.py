@@ -1,0 +1,62 @@
+"""Server-rendered SVG charts for the accuracy page (no JavaScript, no CDN)."""
+
+from __future__ import annotations
+
+from django.utils.html import escape
+
+from migrations_log.models import Outcome, Verdict
+
+CELL = 64
+LEFT = 150
+TOP = 110
+
+
+def confusion_svg(result) -> str:
+    """A heatmap of predicted verdict (rows) vs outcome (columns): darker = more records.
+    Cells where the prediction was right are outlined in green, contradictions in red."""
+    verdicts = [v for v in Verdict.values if any(result.matrix[v].values())] or list(Verdict.values)
+    outcomes = list(Outcome.values)
+    peak = max([result.matrix[v][o] for v in verdicts for o in outcomes] + [1])
+    width, height = LEFT + CELL * len(outcomes) + 10, TOP + CELL * len(verdicts) + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Predicted verdict against outcome for {escape(result.hypervisor)}" '
+        'class="chart">'
+    ]
+    for column, outcome in enumerate(outcomes):
+        x = LEFT + column * CELL + CELL / 2
+        parts.append(
+            f'<text x="{x}" y="{TOP - 8}" transform="rotate(-35 {x} {TOP - 8})" font-size="12">'
+            f"{escape(Outcome(outcome).label)}</text>"
+        )
+    for row, verdict in enumerate(verdicts):
+        y = TOP + row * CELL
+        parts.append(
+            f'<text x="{LEFT - 8}" y="{y + CELL / 2 + 4}" text-anchor="end" font-size="13">'
+            f"predicted {escape(verdict)}</text>"
+        )
+        for column, outcome in enumerate(outcomes):
+            count = result.matrix[verdict][outcome]
+            x = LEFT + column * CELL
+            shade = 0.08 + 0.8 * count / peak if count else 0.03
+            failed = outcome in Outcome.failures()
+            wrong = (failed and verdict in ("safe", "safe-with-model")) or (
+                not failed and verdict == "blocked"
+            )
+            right = (failed and verdict == "blocked") or (
+                not failed and verdict in ("safe", "safe-with-model")
+            )
+            stroke = "#c62828" if wrong and count else "#2e7d32" if right and count else "#d8dde3"
+            parts.append(
+                f'<rect x="{x + 2}" y="{y + 2}" width="{CELL - 4}" height="{CELL - 4}" rx="4" '
+                f'fill="rgba(11,92,173,{shade:.2f})" stroke="{stroke}" '
+                f'stroke-width="{3 if count else 1}">'
+                f"<title>predicted {escape(verdict)}, {escape(outcome)}: {count}</title></rect>"
+            )
+            parts.append(
+                f'<text x="{x + CELL / 2}" y="{y + CELL / 2 + 5}" text-anchor="middle" '
+                'font-size="16" '
+                f'fill="{"#fff" if shade > 0.5 else "#1d232a"}">{count}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,178 @@
+"""Writes to the ledger and the measurements derived from it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from cpus import selectors as cpu_selectors
+from cpus.cpuid import compat
+from cpus.models import HostReport
+from migrations_log.explain import explain
+from migrations_log.models import Hypervisor, MigrationRecord, Outcome, Verdict
+
+MAX_ERROR_MESSAGE = 64 * 1024
+
+
+class RecordError(ValueError):
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+def predict(
+    *, source: HostReport, destination: HostReport, guest_cpu: str, hypervisor: str
+) -> dict:
+    """The engine's answer for this pair and guest CPU, in the form stored with a record.
+
+    Xen is outside the engine's policies: records for it get no prediction."""
+    if hypervisor not in compat.HYPERVISORS:
+        return {
+            "verdict": Verdict.NONE,
+            "reasons": [],
+            "engine_version": compat.ENGINE_VERSION,
+            "note": f"the engine has no {hypervisor} policy yet",
+        }
+    try:
+        verdict = compat.check(
+            cpu_selectors.report_host_view(source),
+            cpu_selectors.report_host_view(destination),
+            guest_cpu,
+            hypervisor,
+        )
+    except compat.GuestCpuError as error:
+        raise RecordError(str(error), "guest_cpu") from None
+    return {**verdict.to_dict(), "engine_version": compat.ENGINE_VERSION}
+
+
+def migration_record(
+    *,
+    source: HostReport,
+    destination: HostReport,
+    guest_cpu: str,
+    hypervisor: str,
+    outcome: str,
+    happened_on,
+    submitter=None,
+    source_host=None,
+    destination_host=None,
+    error_message: str = "",
+    seed_id: str = "",
+    **details,
+) -> MigrationRecord:
+    """Store an outcome with the prediction for it, computed now and never rewritten."""
+    if source.pk == destination.pk:
+        raise RecordError("the source and the destination are the same host report", "destination")
+    if hypervisor not in Hypervisor.values:
+        raise RecordError(f"unknown hypervisor {hypervisor!r}", "hypervisor")
+    if outcome not in Outcome.values:
+        raise RecordError(f"unknown outcome {outcome!r}", "outcome")
+    if len(error_message.encode("utf-8")) > MAX_ERROR_MESSAGE:
+        raise RecordError(
+            f"the error message is over {MAX_ERROR_MESSAGE // 1024} KiB", "error_message"
+        )
+    prediction = predict(
+        source=source, destination=destination, guest_cpu=guest_cpu, hypervisor=hypervisor
+    )
+    explanation = explain(error_message).to_dict() if error_message.strip() else {}
+    # A report that belongs to a host stands for that host unless the caller named another.
+    source_host = source_host or (source.host if source.host_id else None)
+    destination_host = destination_host or (destination.host if destination.host_id else None)
+    with transaction.atomic():
+        return MigrationRecord.objects.create(
+            source_report=source,
+            destination_report=destination,
+            source_host=source_host,
+            destination_host=destination_host,
+            guest_cpu=guest_cpu,
+            hypervisor=hypervisor,
+            outcome=outcome,
+            happened_on=happened_on,
+            submitter=submitter if getattr(submitter, "is_authenticated", False) else None,
+            error_message=error_message,
+            explanation=explanation,
+            predicted_verdict=prediction["verdict"],
+            prediction=prediction,
+            engine_version=prediction["engine_version"],
+            seed_id=seed_id,
+            **details,
+        )
+
+
+def reevaluate(record: MigrationRecord) -> dict:
+    """Today's prediction for a record, to show next to the one stored at record time."""
+    return predict(
+        source=record.source_report,
+        destination=record.destination_report,
+        guest_cpu=record.guest_cpu,
+        hypervisor=record.hypervisor,
+    )
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Predicted verdict vs actual outcome for one hypervisor."""
+
+    hypervisor: str
+    matrix: dict[str, dict[str, int]]
+    total: int
+    blocked_true_positives: int
+    blocked_false_positives: int
+    blocked_false_negatives: int
+
+    @property
+    def blocked_precision(self) -> float | None:
+        predicted = self.blocked_true_positives + self.blocked_false_positives
+        return None if predicted == 0 else self.blocked_true_positives / predicted
+
+    @property
+    def blocked_recall(self) -> float | None:
+        failures = self.blocked_true_positives + self.blocked_false_negatives
+        return None if failures == 0 else self.blocked_true_positives / failures
+
+    def to_dict(self) -> dict:
+        return {
+            "hypervisor": self.hypervisor,
+            "total": self.total,
+            "confusion_matrix": self.matrix,
+            "blocked": {
+                "true_positives": self.blocked_true_positives,
+                "false_positives": self.blocked_false_positives,
+                "false_negatives": self.blocked_false_negatives,
+                "precision": self.blocked_precision,
+                "recall": self.blocked_recall,
+            },
+        }
+
+
+def accuracy(records) -> list[Accuracy]:
+    """Per hypervisor: the confusion matrix (rows = predicted verdict, columns = outcome) and the
+    precision and recall of ``blocked``, where a failure is a refused, failed or crashed
+    migration and a success is one that succeeded (with or without issues)."""
+    cells = Counter((r.hypervisor, r.predicted_verdict, r.outcome) for r in records)
+    result = []
+    for hypervisor in Hypervisor.values:
+        matrix = {
+            verdict: {outcome: cells[(hypervisor, verdict, outcome)] for outcome in Outcome.values}
+            for verdict in Verdict.values
+        }
+        total = sum(sum(row.values()) for row in matrix.values())
+        if not total:
+            continue
+        failures = Outcome.failures()
+        tp = sum(matrix[Verdict.BLOCKED][o] for o in failures)
+        fp = sum(matrix[Verdict.BLOCKED][o] for o in Outcome.values if o not in failures)
+        fn = sum(
+            matrix[v][o]
+            for v in Verdict.values
+            if v not in (Verdict.BLOCKED, Verdict.NONE)
+            for o in failures
+        )
+        result.append(Accuracy(hypervisor, matrix, total, tp, fp, fn))
+    return result
+
+
+def contradictions(records) -> list[MigrationRecord]:
+    return [record for record in records if record.contradiction]
