@@ -275,3 +275,75 @@ class RedecodeRun(models.Model):
 
     def __str__(self) -> str:
         return f"re-decode to {self.decoder_version}: {self.status} {self.done}/{self.total}"
+
+
+class MatrixRun(models.Model):
+    """A pairwise compatibility job over a pool of hosts, for every hypervisor at once.
+
+    Hosts with the same CPU view share a class; the results are class-by-class tiles (never one
+    row per host pair).  ``members`` maps each host (in ``host_ids`` order) to its class, as
+    little-endian int32 bytes."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+        @classmethod
+        def colors(cls) -> dict[str, str]:
+            return {"pending": "#9e9e9e", "running": "#0b5cad", "succeeded": "#2e7d32", "failed": "#c62828"}
+
+    selection = models.JSONField(help_text='{"hosts": [ids]}, {"tag": name} or {"all": true}')
+    guest_cpu = models.CharField(max_length=200, default="host-passthrough")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    host_ids = models.JSONField(default=list)
+    host_labels = models.JSONField(default=list)
+    class_reports = models.JSONField(default=list, help_text="One report id per class.")
+    members = models.BinaryField(default=b"")
+    tiles_total = models.PositiveIntegerField(default=0)
+    tiles_done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True, help_text="Last progress; the sweeper uses it.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"matrix run {self.pk} ({self.status}, {len(self.host_ids)} hosts)"
+
+    @property
+    def class_count(self) -> int:
+        return len(self.class_reports)
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class MatrixTile(models.Model):
+    """Rows ``start``..``stop`` of the class-by-class result, per hypervisor: verdict level codes
+    (uint8) and missing-feature counts (uint16), as raw bytes."""
+
+    run = models.ForeignKey(MatrixRun, on_delete=models.CASCADE, related_name="tiles")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    stop = models.PositiveIntegerField()
+    levels = models.BinaryField(help_text="hypervisors x rows x classes, uint8")
+    missing = models.BinaryField(help_text="hypervisors x rows x classes, uint16 little-endian")
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="matrix_tile_unique_per_run")]
+
+    def __str__(self) -> str:
+        return f"tile {self.index} of run {self.run_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cpus import views
+from cpus import compat_views, views
 
 app_name = "cpus"
 
@@ -19,4 +19,8 @@ urlpatterns = [
     path("reports/", views.report_list, name="report-list"),
     path("reports/upload/", views.report_upload, name="report-upload"),
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
+    path("compat/", compat_views.pool, name="compat-pool"),
+    path("compat/pair/", compat_views.pair, name="compat-pair"),
+    path("compat/runs/", compat_views.run_create, name="compat-run-create"),
+    path("compat/runs/<int:pk>/", compat_views.run_detail, name="compat-run"),
 ]

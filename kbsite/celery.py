@@ -28,4 +28,8 @@ app.conf.update(
     task_track_started=True,
     broker_connection_retry_on_startup=True,
 )
+# The sweeper resumes matrix runs whose worker died (run a beat: `celery -A kbsite worker -B`).
+app.conf.beat_schedule = {
+    "sweep-matrix-runs": {"task": "cpus.tasks.matrix_runs_sweep", "schedule": 60.0},
+}
 app.autodiscover_tasks()

@@ -1,6 +1,7 @@
 """The catalog's API routes, registered on the site's one router (kbsite/api_urls.py)."""
 
 from cpus.api import views
+from cpus.api.matrix import MatrixRunViewSet
 
 
 def register(router) -> None:
@@ -9,3 +10,4 @@ def register(router) -> None:
     router.register("guest-models", views.GuestCpuModelViewSet, basename="guest-model")
     router.register("hosts", views.HostViewSet, basename="host")
     router.register("reports", views.HostReportViewSet, basename="report")
+    router.register("matrix-runs", MatrixRunViewSet, basename="matrix-run")

@@ -1,0 +1,177 @@
+"""HTML for compatibility: the pool builder (baseline, exports, what-if), pair checks, and
+matrix runs with a live progress bar and a heatmap per hypervisor."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cpus import matrix_runs, selectors
+from cpus.cpuid import baseline, compat, export
+from cpus.models import Host, MatrixRun, PoolTag
+
+HEATMAP_MAX_HOSTS = 80
+EXPORT_LABELS = [
+    ("libvirt_xml", "libvirt domain XML"),
+    ("qemu_cpu", "QEMU -cpu"),
+    ("nova", "OpenStack Nova [libvirt]"),
+    ("proxmox", "Proxmox cpu-models.conf"),
+    ("evc_mode", "VMware EVC mode"),
+]
+
+
+def _ids(request: HttpRequest, name: str) -> list[int]:
+    return [int(v) for v in request.GET.getlist(name) if v.isdigit()]
+
+
+def _pool_hosts(request: HttpRequest) -> tuple[list[Host], str]:
+    hosts = selectors.host_list().exclude(current_report=None)
+    tag = request.GET.get("tag", "")
+    if tag:
+        return list(hosts.filter(tags__name=tag)), tag
+    chosen = _ids(request, "hosts")
+    return (list(hosts.filter(pk__in=chosen)) if chosen else []), ""
+
+
+def _baseline_of(hosts: list[Host]):
+    views = [selectors.report_host_view(host.current_report, host.name) for host in hosts]
+    return baseline.compute(views) if views else None
+
+
+def pool(request: HttpRequest) -> HttpResponse:
+    hosts, tag = _pool_hosts(request)
+    pool_baseline = _baseline_of(hosts)
+    context = {
+        "all_hosts": selectors.host_list().exclude(current_report=None),
+        "tags": PoolTag.objects.all(),
+        "hosts": hosts,
+        "chosen": {host.pk for host in hosts},
+        "tag": tag,
+        "hypervisors": compat.HYPERVISORS,
+        "guest_cpu": request.GET.get("guest_cpu", "baseline"),
+    }
+    if pool_baseline is not None:
+        record = pool_baseline.to_dict("canonical")
+        exports = export.all_exports(pool_baseline)
+        nova = exports["nova"]
+        exports["nova"] = nova["config"] if isinstance(nova, dict) else nova
+        context.update(
+            baseline=record,
+            exports=[(key, label, exports.get(key)) for key, label in EXPORT_LABELS],
+            what_if=_what_if(request, hosts, pool_baseline),
+        )
+    return render(request, "cpus/compat_pool.html", context)
+
+
+def _what_if(request: HttpRequest, hosts: list[Host], current) -> dict | None:
+    """What adding or retiring hosts does to the baseline: features gained and lost."""
+    add, remove = _ids(request, "add"), set(_ids(request, "remove"))
+    if not add and not remove:
+        return None
+    extra = list(selectors.host_list().exclude(current_report=None).filter(pk__in=add))
+    changed = [host for host in hosts if host.pk not in remove] + [h for h in extra if h not in hosts]
+    other = _baseline_of(changed)
+    if other is None:
+        return {"empty": True}
+    before, after = current.feature_mask, other.feature_mask
+    return {
+        "added": extra,
+        "removed": [host for host in hosts if host.pk in remove],
+        "gained": baseline.names(after & ~before),
+        "lost": baseline.names(before & ~after),
+        "qemu_model": other.qemu_model.spec if other.qemu_model else None,
+        "evc_modes": other.evc_modes,
+    }
+
+
+def pair(request: HttpRequest) -> HttpResponse:
+    """One directed pair on every hypervisor: the verdicts side by side with their reasons."""
+    hosts = selectors.host_list().exclude(current_report=None)
+    source = hosts.filter(pk=request.GET.get("source") or 0).first() if request.GET.get("source", "").isdigit() else None
+    destination = (
+        hosts.filter(pk=request.GET.get("destination")).first() if request.GET.get("destination", "").isdigit() else None
+    )
+    guest_cpu = request.GET.get("guest_cpu", "host-passthrough")
+    verdicts, error = [], None
+    if source and destination:
+        try:
+            for hypervisor in compat.HYPERVISORS:
+                verdicts.append(
+                    compat.check(
+                        selectors.report_host_view(source.current_report, source.name),
+                        selectors.report_host_view(destination.current_report, destination.name),
+                        guest_cpu,
+                        hypervisor,
+                    ).to_dict()
+                )
+        except compat.GuestCpuError as guest_error:
+            error = str(guest_error)
+    return render(
+        request,
+        "cpus/compat_pair.html",
+        {"hosts": hosts, "source": source, "destination": destination, "guest_cpu": guest_cpu,
+         "verdicts": verdicts, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+def run_create(request: HttpRequest) -> HttpResponse:
+    tag = request.POST.get("tag", "")
+    selection = {"tag": tag} if tag else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
+    try:
+        run = matrix_runs.matrix_run_create(
+            selection=selection, guest_cpu=request.POST.get("guest_cpu", "host-passthrough"), user=request.user
+        )
+    except (compat.GuestCpuError, matrix_runs.PoolError) as error:
+        messages.error(request, str(error))
+        return redirect("cpus:compat-pool")
+    return redirect("cpus:compat-run", pk=run.pk)
+
+
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(MatrixRun, pk=pk)
+    context = {"run": run, "hypervisors": compat.HYPERVISORS, "levels": compat.LEVELS, "colors": COLORS}
+    if run.status == MatrixRun.Status.SUCCEEDED:
+        context["heatmaps"] = _heatmaps(run)
+    return render(request, "cpus/compat_run.html", context)
+
+
+COLORS = {"safe": "#2e7d32", "safe-with-model": "#7cb342", "risky": "#f9a825", "blocked": "#c62828"}
+
+
+def _heatmaps(run: MatrixRun) -> list[dict]:
+    """Per hypervisor, a grid of hosts (small pools) or of host classes (large ones)."""
+    members = matrix_runs.members_of(run).tolist()
+    by_host = len(run.host_ids) <= HEATMAP_MAX_HOSTS
+    maps = []
+    for hypervisor in compat.HYPERVISORS:
+        levels, missing = matrix_runs.run_levels(run, hypervisor)
+        if by_host:
+            labels = list(zip(run.host_ids, run.host_labels, strict=True))
+            cells = [
+                [(levels[ci, cj], missing[ci, cj], hj) for hj, cj in zip(run.host_ids, members, strict=True)]
+                for ci in members
+            ]
+        else:
+            first_host = {}
+            for host_id, cls in zip(run.host_ids, members, strict=True):
+                first_host.setdefault(cls, host_id)
+            counts = {}
+            for cls in members:
+                counts[cls] = counts.get(cls, 0) + 1
+            labels = [(first_host[c], f"class {c} ({counts[c]} hosts)") for c in range(run.class_count)]
+            cells = [
+                [(levels[ci, cj], missing[ci, cj], first_host[cj]) for cj in range(run.class_count)]
+                for ci in range(run.class_count)
+            ]
+        rows = [
+            {"id": source_id, "label": label,
+             "cells": [{"level": compat.LEVELS[level], "missing": int(count), "destination": dest}
+                       for level, count, dest in row]}
+            for (source_id, label), row in zip(labels, cells, strict=True)
+        ]
+        maps.append({"hypervisor": hypervisor, "by_host": by_host, "columns": labels, "rows": rows})
+    return maps
