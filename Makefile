@@ -57,7 +57,7 @@ format: $(DEV_STAMP)
 # A Celery worker for `make run` with REDIS_URL exported (same database as `make run`).
 worker: export DEBUG = 1
 worker: $(RUN_STAMP)
-	REDIS_URL='$(REDIS_URL)' $(BIN)/celery -A kbsite worker --loglevel=INFO
+	REDIS_URL='$(REDIS_URL)' $(BIN)/celery -A kbsite worker --beat --loglevel=INFO
 
 clean:
 	rm -rf $(VENV) staticfiles

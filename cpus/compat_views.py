@@ -71,7 +71,9 @@ def _what_if(request: HttpRequest, hosts: list[Host], current) -> dict | None:
     if not add and not remove:
         return None
     extra = list(selectors.host_list().exclude(current_report=None).filter(pk__in=add))
-    changed = [host for host in hosts if host.pk not in remove] + [h for h in extra if h not in hosts]
+    changed = [host for host in hosts if host.pk not in remove] + [
+        h for h in extra if h not in hosts
+    ]
     other = _baseline_of(changed)
     if other is None:
         return {"empty": True}
@@ -89,9 +91,15 @@ def _what_if(request: HttpRequest, hosts: list[Host], current) -> dict | None:
 def pair(request: HttpRequest) -> HttpResponse:
     """One directed pair on every hypervisor: the verdicts side by side with their reasons."""
     hosts = selectors.host_list().exclude(current_report=None)
-    source = hosts.filter(pk=request.GET.get("source") or 0).first() if request.GET.get("source", "").isdigit() else None
+    source = (
+        hosts.filter(pk=request.GET.get("source") or 0).first()
+        if request.GET.get("source", "").isdigit()
+        else None
+    )
     destination = (
-        hosts.filter(pk=request.GET.get("destination")).first() if request.GET.get("destination", "").isdigit() else None
+        hosts.filter(pk=request.GET.get("destination")).first()
+        if request.GET.get("destination", "").isdigit()
+        else None
     )
     guest_cpu = request.GET.get("guest_cpu", "host-passthrough")
     verdicts, error = [], None
@@ -111,8 +119,14 @@ def pair(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cpus/compat_pair.html",
-        {"hosts": hosts, "source": source, "destination": destination, "guest_cpu": guest_cpu,
-         "verdicts": verdicts, "error": error},
+        {
+            "hosts": hosts,
+            "source": source,
+            "destination": destination,
+            "guest_cpu": guest_cpu,
+            "verdicts": verdicts,
+            "error": error,
+        },
         status=400 if error else 200,
     )
 
@@ -120,10 +134,16 @@ def pair(request: HttpRequest) -> HttpResponse:
 @require_POST
 def run_create(request: HttpRequest) -> HttpResponse:
     tag = request.POST.get("tag", "")
-    selection = {"tag": tag} if tag else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
+    selection = (
+        {"tag": tag}
+        if tag
+        else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
+    )
     try:
         run = matrix_runs.matrix_run_create(
-            selection=selection, guest_cpu=request.POST.get("guest_cpu", "host-passthrough"), user=request.user
+            selection=selection,
+            guest_cpu=request.POST.get("guest_cpu", "host-passthrough"),
+            user=request.user,
         )
     except (compat.GuestCpuError, matrix_runs.PoolError) as error:
         messages.error(request, str(error))
@@ -133,7 +153,12 @@ def run_create(request: HttpRequest) -> HttpResponse:
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(MatrixRun, pk=pk)
-    context = {"run": run, "hypervisors": compat.HYPERVISORS, "levels": compat.LEVELS, "colors": COLORS}
+    context = {
+        "run": run,
+        "hypervisors": compat.HYPERVISORS,
+        "levels": compat.LEVELS,
+        "colors": COLORS,
+    }
     if run.status == MatrixRun.Status.SUCCEEDED:
         context["heatmaps"] = _heatmaps(run)
     return render(request, "cpus/compat_run.html", context)
@@ -152,7 +177,10 @@ def _heatmaps(run: MatrixRun) -> list[dict]:
         if by_host:
             labels = list(zip(run.host_ids, run.host_labels, strict=True))
             cells = [
-                [(levels[ci, cj], missing[ci, cj], hj) for hj, cj in zip(run.host_ids, members, strict=True)]
+                [
+                    (levels[ci, cj], missing[ci, cj], hj)
+                    for hj, cj in zip(run.host_ids, members, strict=True)
+                ]
                 for ci in members
             ]
         else:
@@ -162,15 +190,22 @@ def _heatmaps(run: MatrixRun) -> list[dict]:
             counts = {}
             for cls in members:
                 counts[cls] = counts.get(cls, 0) + 1
-            labels = [(first_host[c], f"class {c} ({counts[c]} hosts)") for c in range(run.class_count)]
+            labels = [
+                (first_host[c], f"class {c} ({counts[c]} hosts)") for c in range(run.class_count)
+            ]
             cells = [
                 [(levels[ci, cj], missing[ci, cj], first_host[cj]) for cj in range(run.class_count)]
                 for ci in range(run.class_count)
             ]
         rows = [
-            {"id": source_id, "label": label,
-             "cells": [{"level": compat.LEVELS[level], "missing": int(count), "destination": dest}
-                       for level, count, dest in row]}
+            {
+                "id": source_id,
+                "label": label,
+                "cells": [
+                    {"level": compat.LEVELS[level], "missing": int(count), "destination": dest}
+                    for level, count, dest in row
+                ],
+            }
             for (source_id, label), row in zip(labels, cells, strict=True)
         ]
         maps.append({"hypervisor": hypervisor, "by_host": by_host, "columns": labels, "rows": rows})

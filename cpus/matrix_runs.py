@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,8 +23,6 @@ from cpus.cpuid import baseline, compat, matrix
 from cpus.models import Host, HostReport, MatrixRun, MatrixTile
 
 HYPERVISORS = compat.HYPERVISORS
-# Class pairs per tile: a tile is a few hundred milliseconds of numpy work.
-TILE_PAIRS = 4_000_000
 STALE_AFTER = datetime.timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 
@@ -43,7 +42,9 @@ def _hosts_of(selection: dict):
     raise PoolError('choose the pool: {"hosts": [ids]}, {"tag": name} or {"all": true}')
 
 
-def matrix_run_create(*, selection: dict, guest_cpu: str = "host-passthrough", user=None) -> MatrixRun:
+def matrix_run_create(
+    *, selection: dict, guest_cpu: str = "host-passthrough", user=None
+) -> MatrixRun:
     compat.parse_guest_cpu(guest_cpu)  # a bad guest CPU is refused before anything is stored
     hosts = list(_hosts_of(selection).values_list("pk", "name"))
     if "hosts" in selection:
@@ -66,7 +67,9 @@ def matrix_run_create(*, selection: dict, guest_cpu: str = "host-passthrough", u
 
 
 def _views(report_ids: list[int]) -> list:
-    reports = HostReport.objects.select_related("feature_set", "host").defer("raw").in_bulk(report_ids)
+    reports = (
+        HostReport.objects.select_related("feature_set", "host").defer("raw").in_bulk(report_ids)
+    )
     return [selectors.report_host_view(reports[pk]) for pk in report_ids]
 
 
@@ -86,7 +89,7 @@ def matrix_run_prepare(run: MatrixRun) -> list[int]:
         first_report.setdefault(cls, report_id)
     members = np.array([class_of_report[report_of_host[pk]] for pk in run.host_ids], dtype="<i4")
     classes = len(representatives)
-    rows_per_tile = max(1, TILE_PAIRS // max(classes, 1))
+    rows_per_tile = _rows_per_tile(classes)
     total = (classes + rows_per_tile - 1) // rows_per_tile
     now = timezone.now()
     MatrixRun.objects.filter(pk=run.pk).update(
@@ -106,9 +109,15 @@ def _missing_tiles(run: MatrixRun) -> list[int]:
     return [index for index in range(run.tiles_total) if index not in done]
 
 
+def _rows_per_tile(classes: int) -> int:
+    """Source classes per tile: CPUKB_MATRIX_TILE_PAIRS class pairs (default 4 million, a few
+    hundred milliseconds of numpy work)."""
+    return max(1, settings.CPUKB_MATRIX_TILE_PAIRS // max(classes, 1))
+
+
 def tile_bounds(run: MatrixRun, index: int) -> tuple[int, int]:
     classes = run.class_count
-    rows_per_tile = max(1, TILE_PAIRS // max(classes, 1))
+    rows_per_tile = _rows_per_tile(classes)
     return index * rows_per_tile, min(classes, (index + 1) * rows_per_tile)
 
 
@@ -126,7 +135,9 @@ def matrix_run_tile(run: MatrixRun, index: int) -> bool:
     pool = baseline.compute(_pool(run, views)) if guest.mode == compat.BASELINE else None
     levels, missing = [], []
     for hypervisor in HYPERVISORS:
-        tile_levels, tile_missing = matrix.class_matrix(views, guest, hypervisor, pool, rows=(start, stop))
+        tile_levels, tile_missing = matrix.class_matrix(
+            views, guest, hypervisor, pool, rows=(start, stop)
+        )
         levels.append(tile_levels)
         missing.append(tile_missing.astype("<u2"))
     with transaction.atomic():
@@ -159,20 +170,27 @@ def matrix_run_fail(run: MatrixRun, error: str) -> None:
 def matrix_run_sweep(*, stale_after: datetime.timedelta = STALE_AFTER) -> dict[str, list[int]]:
     """Resume runs without progress for ``stale_after`` (their worker died); fail them after
     ``MAX_ATTEMPTS`` resumptions.  Returns the ids resumed and failed."""
-    from cpus.tasks import matrix_run_prepare, matrix_run_tile as tile_task
+    from cpus.tasks import matrix_run_prepare
+    from cpus.tasks import matrix_run_tile as tile_task
 
     cutoff = timezone.now() - stale_after
     resumed, failed = [], []
-    candidates = MatrixRun.objects.filter(status__in=[MatrixRun.Status.PENDING, MatrixRun.Status.RUNNING])
+    candidates = MatrixRun.objects.filter(
+        status__in=[MatrixRun.Status.PENDING, MatrixRun.Status.RUNNING]
+    )
     for run in candidates:
         last = run.heartbeat or run.created_at
         if last >= cutoff:
             continue
         if run.attempts >= MAX_ATTEMPTS:
-            matrix_run_fail(run, f"no progress after {MAX_ATTEMPTS} resumptions; the workers may be down")
+            matrix_run_fail(
+                run, f"no progress after {MAX_ATTEMPTS} resumptions; the workers may be down"
+            )
             failed.append(run.pk)
             continue
-        MatrixRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1, heartbeat=timezone.now())
+        MatrixRun.objects.filter(pk=run.pk).update(
+            attempts=F("attempts") + 1, heartbeat=timezone.now()
+        )
         if not run.class_reports:
             matrix_run_prepare.delay(run.pk)
         else:
@@ -190,8 +208,12 @@ def run_levels(run: MatrixRun, hypervisor: str) -> tuple[np.ndarray, np.ndarray]
     missing = np.zeros((classes, classes), dtype=np.uint16)
     for tile in run.tiles.all():
         rows = tile.stop - tile.start
-        tile_levels = np.frombuffer(bytes(tile.levels), dtype=np.uint8).reshape(len(HYPERVISORS), rows, classes)
-        tile_missing = np.frombuffer(bytes(tile.missing), dtype="<u2").reshape(len(HYPERVISORS), rows, classes)
+        tile_levels = np.frombuffer(bytes(tile.levels), dtype=np.uint8).reshape(
+            len(HYPERVISORS), rows, classes
+        )
+        tile_missing = np.frombuffer(bytes(tile.missing), dtype="<u2").reshape(
+            len(HYPERVISORS), rows, classes
+        )
         levels[tile.start : tile.stop] = tile_levels[position]
         missing[tile.start : tile.stop] = tile_missing[position]
     return levels, missing
@@ -201,7 +223,9 @@ def members_of(run: MatrixRun) -> np.ndarray:
     return np.frombuffer(bytes(run.members), dtype="<i4")
 
 
-def run_cell(run: MatrixRun, source: int, destination: int, hypervisor: str, vocabulary: str = "canonical"):
+def run_cell(
+    run: MatrixRun, source: int, destination: int, hypervisor: str, vocabulary: str = "canonical"
+):
     """Full reasons for one host pair (indexes into ``run.host_ids``), from the engine."""
     members = members_of(run)
     views = _views(run.class_reports)

@@ -292,7 +292,12 @@ class MatrixRun(models.Model):
 
         @classmethod
         def colors(cls) -> dict[str, str]:
-            return {"pending": "#9e9e9e", "running": "#0b5cad", "succeeded": "#2e7d32", "failed": "#c62828"}
+            return {
+                "pending": "#9e9e9e",
+                "running": "#0b5cad",
+                "succeeded": "#2e7d32",
+                "failed": "#c62828",
+            }
 
     selection = models.JSONField(help_text='{"hosts": [ids]}, {"tag": name} or {"all": true}')
     guest_cpu = models.CharField(max_length=200, default="host-passthrough")
@@ -311,7 +316,9 @@ class MatrixRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True, help_text="Last progress; the sweeper uses it.")
+    heartbeat = models.DateTimeField(
+        null=True, blank=True, help_text="Last progress; the sweeper uses it."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -343,7 +350,9 @@ class MatrixTile(models.Model):
 
     class Meta:
         ordering = ["run", "index"]
-        constraints = [models.UniqueConstraint(fields=["run", "index"], name="matrix_tile_unique_per_run")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="matrix_tile_unique_per_run")
+        ]
 
     def __str__(self) -> str:
         return f"tile {self.index} of run {self.run_id}"

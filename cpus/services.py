@@ -189,6 +189,9 @@ def report_ingest(
         .first()
     )
     if existing is not None:
+        if host_name:  # the same text from another machine: one report, shared by both hosts
+            owner = uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None
+            host_attach_report(host_name=host_name, owner=owner, report=existing, tags=tags)
         return existing, False
     with transaction.atomic():
         feature_set = feature_set_for(
@@ -223,8 +226,9 @@ def host_attach_report(
     host, _ = Host.objects.get_or_create(name=host_name[:100], owner=owner)
     host.current_report = report
     host.save(update_fields=["current_report"])
-    HostReport.objects.filter(pk=report.pk).update(host=host)
-    report.host = host
+    if report.host_id is None:  # a report keeps the host it first came from
+        HostReport.objects.filter(pk=report.pk).update(host=host)
+        report.host = host
     for tag in tags:
         host.tags.add(PoolTag.objects.get_or_create(name=tag)[0])
     return host

@@ -105,6 +105,12 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 
+# Redis gives an unacknowledged task (its worker died) to another worker after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
+}
+# Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
+CPUKB_MATRIX_TILE_PAIRS = env_int("CPUKB_MATRIX_TILE_PAIRS", 4_000_000, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CPUKB_TASK_TIME_LIMIT", 660, minimum=1)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:

@@ -7,6 +7,7 @@ from kbsite import accounts, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("client/cpukb.py", views.client_download, name="client-download"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/signup/", accounts.signup, name="signup"),

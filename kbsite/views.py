@@ -1,6 +1,8 @@
 """Site-level views: the home page and /healthz."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from pathlib import Path
+
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -31,3 +33,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if database["status"] == "ok":
         return JsonResponse({"status": "ok"})
     return JsonResponse({"status": "error", "database": database["detail"]}, status=503)
+
+
+CLIENT = Path(__file__).resolve().parent.parent / "client" / "cpukb.py"
+
+
+@require_GET
+def client_download(request: HttpRequest) -> FileResponse:
+    """The stdlib-only command-line client, to run on any hypervisor host without installing."""
+    response = FileResponse(CLIENT.open("rb"), content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="cpukb.py"'
+    return response

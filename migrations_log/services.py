@@ -14,6 +14,9 @@ from migrations_log.explain import explain
 from migrations_log.models import Hypervisor, MigrationRecord, Outcome, Verdict
 
 MAX_ERROR_MESSAGE = 64 * 1024
+# The guest CPU of a documented outcome whose source does not say it: no prediction is made
+# (guessing one would score the engine against our guess, not against what happened).
+UNSTATED = "unstated"
 
 
 class RecordError(ValueError):
@@ -27,7 +30,15 @@ def predict(
 ) -> dict:
     """The engine's answer for this pair and guest CPU, in the form stored with a record.
 
-    Xen is outside the engine's policies: records for it get no prediction."""
+    Xen is outside the engine's policies, and an unstated guest CPU cannot be judged: such
+    records get no prediction."""
+    if guest_cpu == UNSTATED:
+        return {
+            "verdict": Verdict.NONE,
+            "reasons": [],
+            "engine_version": compat.ENGINE_VERSION,
+            "note": "the source does not say which guest CPU the VM used",
+        }
     if hypervisor not in compat.HYPERVISORS:
         return {
             "verdict": Verdict.NONE,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -13,7 +18,9 @@ from cpus import matrix_runs
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
 
-HYPERVISOR = OpenApiParameter("hypervisor", str, enum=list(compat.HYPERVISORS), description="default kvm")
+HYPERVISOR = OpenApiParameter(
+    "hypervisor", str, enum=list(compat.HYPERVISORS), description="default kvm"
+)
 
 
 class MatrixRunSerializer(serializers.ModelSerializer):
@@ -26,8 +33,19 @@ class MatrixRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = MatrixRun
         fields = [
-            "id", "url", "status", "selection", "guest_cpu", "hosts", "classes", "progress",
-            "error", "created_at", "started_at", "finished_at", "seconds",
+            "id",
+            "url",
+            "status",
+            "selection",
+            "guest_cpu",
+            "hosts",
+            "classes",
+            "progress",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "seconds",
         ]
 
     def get_hosts(self, run) -> int:
@@ -35,12 +53,18 @@ class MatrixRunSerializer(serializers.ModelSerializer):
 
     def get_progress(self, run) -> dict:
         total = run.tiles_total
-        percent = 100 if run.status == MatrixRun.Status.SUCCEEDED else (100 * run.tiles_done // total if total else 0)
+        percent = (
+            100
+            if run.status == MatrixRun.Status.SUCCEEDED
+            else (100 * run.tiles_done // total if total else 0)
+        )
         return {"done": run.tiles_done, "total": total, "percent": percent}
 
 
 class MatrixRunInput(serializers.Serializer):
-    hosts = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Host ids.")
+    hosts = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="Host ids."
+    )
     tag = serializers.SlugField(required=False, help_text="Every host with this pool tag.")
     all = serializers.BooleanField(required=False, help_text="Every host of the catalog.")
     guest_cpu = serializers.CharField(default="host-passthrough", max_length=200)
@@ -48,7 +72,9 @@ class MatrixRunInput(serializers.Serializer):
     def validate(self, attrs):
         chosen = [key for key in ("hosts", "tag", "all") if attrs.get(key)]
         if len(chosen) != 1:
-            raise serializers.ValidationError("choose the pool with exactly one of hosts, tag or all")
+            raise serializers.ValidationError(
+                "choose the pool with exactly one of hosts, tag or all"
+            )
         return attrs
 
 
@@ -71,15 +97,22 @@ def _int_param(request, name: str, default: int | None = None) -> int:
 
 @extend_schema_view(
     list=extend_schema(description="Matrix runs, newest first."),
-    retrieve=extend_schema(description="A run's status (pending, running, succeeded, failed) and progress."),
+    retrieve=extend_schema(
+        description="A run's status (pending, running, succeeded, failed) and progress."
+    ),
     create=extend_schema(
         description="Start a pairwise compatibility job over a pool (host ids, a pool tag, or all "
         "hosts) for one guest CPU, for every hypervisor. 202 with the run; poll it until it is "
         "finished, then read its results.",
         request=MatrixRunInput,
         responses={202: MatrixRunSerializer},
-        examples=[OpenApiExample("The 2008 pool", value={"tag": "demo-2008", "guest_cpu": "baseline"},
-                                 request_only=True)],
+        examples=[
+            OpenApiExample(
+                "The 2008 pool",
+                value={"tag": "demo-2008", "guest_cpu": "baseline"},
+                request_only=True,
+            )
+        ],
     ),
 )
 class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -96,7 +129,9 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         fields = data.validated_data
         selection = {key: fields[key] for key in ("hosts", "tag", "all") if fields.get(key)}
         try:
-            run = matrix_runs.matrix_run_create(selection=selection, guest_cpu=fields["guest_cpu"], user=request.user)
+            run = matrix_runs.matrix_run_create(
+                selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
+            )
         except compat.GuestCpuError as error:
             raise ValidationError({"guest_cpu": str(error)}) from None
         except matrix_runs.PoolError as error:
@@ -116,7 +151,9 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def results(self, request, pk=None):
         run = self.get_object()
         if run.status != MatrixRun.Status.SUCCEEDED:
-            raise ValidationError({"status": f"the run is {run.status}; results come when it has succeeded"})
+            raise ValidationError(
+                {"status": f"the run is {run.status}; results come when it has succeeded"}
+            )
         hypervisor = _hypervisor(request)
         offset = max(0, _int_param(request, "offset", 0))
         limit = min(500, max(1, _int_param(request, "limit", 50)))
@@ -124,20 +161,38 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         members = matrix_runs.members_of(run).tolist()
         hosts_of: dict[int, list[dict]] = {}
         for position, cls in enumerate(members):
-            hosts_of.setdefault(cls, []).append({"id": run.host_ids[position], "name": run.host_labels[position]})
+            hosts_of.setdefault(cls, []).append(
+                {"id": run.host_ids[position], "name": run.host_labels[position]}
+            )
         rows = [
-            {"class": cls, "hosts": hosts_of.get(cls, []), "verdicts": levels[cls].tolist(), "missing": missing[cls].tolist()}
+            {
+                "class": cls,
+                "hosts": hosts_of.get(cls, []),
+                "verdicts": levels[cls].tolist(),
+                "missing": missing[cls].tolist(),
+            }
             for cls in range(offset, min(offset + limit, run.class_count))
         ]
-        return Response({
-            "hypervisor": hypervisor, "levels": list(compat.LEVELS), "classes": run.class_count,
-            "count": run.class_count, "offset": offset, "limit": limit, "rows": rows,
-        })
+        return Response(
+            {
+                "hypervisor": hypervisor,
+                "levels": list(compat.LEVELS),
+                "classes": run.class_count,
+                "count": run.class_count,
+                "offset": offset,
+                "limit": limit,
+                "rows": rows,
+            }
+        )
 
     @extend_schema(
-        description="Full reasons for one directed host pair of the run (host ids), from the engine.",
-        parameters=[HYPERVISOR, OpenApiParameter("source", int, required=True),
-                    OpenApiParameter("destination", int, required=True)],
+        description="Full reasons for one directed host pair of the run (host ids), "
+        "from the engine.",
+        parameters=[
+            HYPERVISOR,
+            OpenApiParameter("source", int, required=True),
+            OpenApiParameter("destination", int, required=True),
+        ],
         responses={200: serializers.DictField()},
     )
     @action(detail=True, methods=["get"])

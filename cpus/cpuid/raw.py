@@ -193,6 +193,12 @@ def decode_raw(dump: RawDump, format_name: str) -> DecodedDump:
             raise DumpParseError(f"the dump has no CPUID leaf {leaf} ({what})", first_line)
     if cpu0[(0, 0)][0] < 1:
         raise DumpParseError("CPUID leaf 0 reports no standard leaves (EAX = 0)", first_line)
+    vendor = vendor_string(cpu0[(0, 0)])
+    if len(vendor) != 12 or not vendor.isascii() or not vendor.isprintable():
+        raise DumpParseError(
+            f"CPUID leaf 0 holds no vendor string ({vendor!r}): not the CPUID of an x86 CPU",
+            first_line,
+        )
     leaves, max_basic, max_ext = clamp(cpu0)
     identity, identity_warnings = identity_from_cpuid(leaves, max_basic, max_ext)
     warnings.extend(identity_warnings)

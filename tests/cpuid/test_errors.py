@@ -185,3 +185,13 @@ def test_mutated_real_dumps_give_a_result_or_a_parse_error(text):
         assert error.reason
     else:
         assert decoded.identity.vendor is not None
+
+
+def test_dump_without_a_vendor_string_is_refused():
+    # A capture of something that is not an x86 CPU's CPUID (leaf 0 all zeros but EAX).
+    text = (
+        "CPU:\n   0x00000000 0x00: eax=0x00000001 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
+        "   0x00000001 0x00: eax=0x00000000 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
+    )
+    error = refused(text)
+    assert "no vendor string" in error.reason

@@ -91,3 +91,28 @@ def test_admin_lists_every_catalog_model(admin_client, dump_bytes):
         == 200
     )
     assert CpuModel.objects.count() == 1 and FeatureSet.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_catalog_twice_changes_nothing_the_second_time():
+    from django.core import serializers as django_serializers
+
+    from cpus.models import GuestCpuModel
+    from migrations_log.models import MigrationRecord
+
+    call_command("seed_catalog", stdout=io.StringIO())
+    models = [HostReport, Host, CpuModel, FeatureSet, GuestCpuModel, MigrationRecord]
+
+    def snapshot():
+        return {
+            m.__name__: django_serializers.serialize("json", m.objects.order_by("pk"))
+            for m in models
+        }
+
+    first = snapshot()
+    assert HostReport.objects.count() >= 22 and GuestCpuModel.objects.count() > 100
+    assert CpuModel.objects.filter(codename="Shanghai").exists()
+    out = io.StringIO()
+    call_command("seed_catalog", stdout=out)
+    assert "0 added" in out.getvalue()
+    assert snapshot() == first
