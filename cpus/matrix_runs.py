@@ -62,7 +62,9 @@ def matrix_run_create(
     )
     from cpus.tasks import matrix_run_prepare
 
-    matrix_run_prepare.delay_on_commit(run.pk)
+    # robust: if the broker is down the run stays pending, and the sweeper enqueues it once the
+    # broker is back; the request still answers 202 with the stored run.
+    transaction.on_commit(lambda: matrix_run_prepare.delay(run.pk), robust=True)
     return run
 
 

@@ -41,6 +41,7 @@ AXES = (
     "xsave",
     "tsc",
     "nested virt",
+    "assists",
     "identity",
     "report",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -145,7 +146,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "view): for each source class its hosts and the verdict code per destination class "
         "(an index into `levels`), and how many guest features each destination lacks.",
         parameters=[HYPERVISOR, OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
-        responses={200: serializers.DictField()},
+        responses={200: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
@@ -193,7 +194,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("source", int, required=True),
             OpenApiParameter("destination", int, required=True),
         ],
-        responses={200: serializers.DictField()},
+        responses={200: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get"])
     def cell(self, request, pk=None):

@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property, lru_cache
 
 from . import guest_models
+from .assists import AssistReport, assists_of, migration_assists
 from .guest_models import GuestModel
 from .result import DecodedDump, Identity
 from .table import TABLE
@@ -82,6 +83,7 @@ MITIGATIONS = _mask(
     """.split()
 )
 VENDOR_KEYS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon"}
+_VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 _NAMED_IN = {
     vocabulary: TABLE.mask_of(f for f in TABLE if f.name_in(vocabulary))
     for vocabulary in ("qemu", "libvirt", "linux")
@@ -98,6 +100,9 @@ class HostView:
     absent_means_unknown: bool = False
     warnings: tuple[str, ...] = ()
     label: str = ""
+    # The host's migration assists (CPUID masking, override, faulting).  None: derive them from
+    # the identity alone (``host_assists``), as for stored reports without raw leaves.
+    assists: AssistReport | None = None
 
     @property
     def vendor(self) -> str:
@@ -120,8 +125,27 @@ def host_view(report: HostView | DecodedDump, label: str = "") -> HostView:
             absent_means_unknown=report.absent_means_unknown,
             warnings=tuple(report.warnings),
             label=label,
+            assists=assists_of(report),
         )
     raise TypeError(f"expected a DecodedDump or HostView, not {type(report).__name__}")
+
+
+@lru_cache(maxsize=4096)
+def _identity_assists(identity: Identity) -> AssistReport:
+    return migration_assists(identity)
+
+
+def host_assists(host: HostView) -> AssistReport:
+    """The host's migration assists: from its report when it had raw leaves, else from the
+    identity (family/model/stepping), where CPUID-enumerated ones become ``unknown``."""
+    if host.assists is not None:
+        return host.assists
+    return _identity_assists(host.identity)
+
+
+def host_name(host: HostView, fallback: str = "the host") -> str:
+    """How messages name a host: its label, else its brand string."""
+    return host.label or host.identity.brand or fallback
 
 
 def names(mask: int, vocabulary: str = "canonical") -> list[str]:
@@ -242,6 +266,191 @@ def evc_mode_for(feature_mask: int, vendor: str) -> GuestModel | None:
     return max(maximal, key=lambda m: m.feature_mask.bit_count(), default=None)
 
 
+# --- VMware EVC admission: can a host be masked down to a mode? -------------------------------
+#
+# VMware EVC runs a host below its own feature level by hiding CPUID bits with the host's
+# hardware assist (Intel FlexMigration masking or faulting, AMD-V Extended Migration override
+# MSRs; docs/assists.md, "What each hypervisor needs").  A host that would have to hide features
+# and has no assist that can hide them cannot join the EVC cluster.
+
+EVC_ADMISSION_KINDS = (
+    "vendor",  # the mode is another vendor's: masking never changes the vendor (blocker)
+    "no-assist",  # features to hide, no assist at all (blocker)
+    "partial",  # the assists cannot hide some of the features, e.g. mask v1 and leaf 0x80000001
+    "assist-unknown",  # only an assist of unknown confidence could hide them (warning)
+    "host-unknown",  # the report was taken inside a VM: the host's assists cannot be seen
+    "report-unknown",  # the report cannot show whether the host has a feature to hide (warning)
+    "masked",  # the host hides the features with its assist (info)
+)
+_ADMISSION_SEVERITY = {
+    "vendor": "blocker",
+    "no-assist": "blocker",
+    "partial": "blocker",
+    "assist-unknown": "warning",
+    "host-unknown": "warning",
+    "report-unknown": "warning",
+    "masked": "info",
+}
+
+
+@cache
+def _evc_modes(vendor: str) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (mode.name, mode.feature_mask)
+        for mode in guest_models.models_of("vmware-evc")
+        if mode.vendor == vendor
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def evc_level(feature_mask: int, vendor: str) -> int:
+    """A host's own EVC feature level: the features of every EVC mode of its vendor it supports.
+
+    A host runs an EVC mode "below its own feature level" when this has features the mode lacks.
+    Bits no EVC mode lists, or that only modes above the host's level list, are not compared:
+    the derived modes never list ``pdcm`` or ``ss``, and list ``vme`` only from Ivy Bridge on, so
+    comparing every host bit would make every host "hide" something at its own level."""
+    level = 0
+    for _, mask in _evc_modes(vendor):
+        if mask & ~feature_mask == 0:
+            level |= mask
+    return level
+
+
+@cache
+def _assist_mask(leaves: tuple, all_leaves: bool) -> int:
+    if all_leaves:
+        return TABLE.mask_of(f for f in TABLE if f.msr is None)
+    words = set(leaves)
+    return TABLE.mask_of(
+        f for f in TABLE if f.msr is None and (f.leaf, f.subleaf, f.register) in words
+    )
+
+
+def assist_masks(report: AssistReport) -> tuple[int, int]:
+    """(features the available assists can hide, features unknown-confidence ones could hide)."""
+    available = possible = 0
+    for assist in report.assists:
+        mask = _assist_mask(assist.leaves, assist.all_leaves)
+        if assist.available:
+            available |= mask
+        else:
+            possible |= mask
+    return available, possible
+
+
+@dataclass(frozen=True, slots=True)
+class EvcAdmission:
+    """Whether a host can run an EVC mode (the guest features ``guest_mask``).
+
+    ``kind`` is one of ``EVC_ADMISSION_KINDS`` (None: nothing to hide, or the host lacks some of
+    the mode's features, which the features axis reports); ``hide`` are the features the host
+    would have to hide; ``uncovered`` those no available assist can hide.
+    """
+
+    kind: str | None
+    mode: str
+    hide: int = 0
+    uncovered: int = 0
+
+    @property
+    def severity(self) -> str | None:
+        return _ADMISSION_SEVERITY.get(self.kind)
+
+
+def evc_admission(guest_mask: int, mode: str, mode_vendor: str | None, host: HostView):
+    """Can ``host`` be masked down to the EVC mode ``mode`` (guest features ``guest_mask``)?"""
+    vendor = host.identity.vendor
+    if mode_vendor is not None and mode_vendor != vendor:
+        return EvcAdmission("vendor", mode)
+    unknown = host.known_absent_unknown
+    if guest_mask & ~(host.feature_mask | unknown):
+        return EvcAdmission(None, mode)  # the host cannot run the mode at all: features axis
+    hide = evc_level(host.feature_mask, vendor) & ~guest_mask
+    maybe = evc_level(host.feature_mask | unknown, vendor) & ~guest_mask & ~hide if unknown else 0
+    if not hide and not maybe:
+        return EvcAdmission(None, mode)
+    report = host_assists(host)
+    if report.host_unknown:
+        return EvcAdmission("host-unknown", mode, hide | maybe, hide | maybe)
+    available, possible = assist_masks(report)
+    uncovered = hide & ~available
+    if uncovered & ~possible:
+        return EvcAdmission("partial" if available else "no-assist", mode, hide, uncovered)
+    if uncovered:
+        return EvcAdmission("assist-unknown", mode, hide, uncovered)
+    if maybe & ~available:
+        return EvcAdmission("report-unknown", mode, hide, maybe & ~available)
+    return EvcAdmission("masked", mode, hide)
+
+
+def _leaf_words(mask: int) -> str:
+    words = sorted({(f.leaf, f.subleaf, f.register) for f in TABLE.from_mask(mask)})
+    return ", ".join(
+        f"0x{leaf:X}{f'.{sub}' if sub else ''} {register.upper()}" for leaf, sub, register in words
+    )
+
+
+def _missing_assist(vendor: str) -> str:
+    if vendor == "AuthenticAMD":
+        return "CPUID override MSRs (AMD-V Extended Migration)"
+    if vendor == "GenuineIntel":
+        return "CPUID masking or faulting (Intel FlexMigration)"
+    return "CPUID masking, override or faulting assist"
+
+
+def evc_admission_message(
+    admission: EvcAdmission, host: HostView, who: str, vocabulary: str = "canonical"
+) -> str:
+    """One sentence for users about an admission (``who`` names the host, e.g. its label)."""
+    mode = admission.mode
+    hide = ", ".join(names(admission.hide, vocabulary)) or "features"
+    uncovered = ", ".join(names(admission.uncovered, vocabulary))
+    report = host_assists(host)
+    join = f"it cannot run EVC mode {mode} below its own feature level, so it cannot join that "
+    join += "EVC cluster"
+    kind = admission.kind
+    if kind == "vendor":
+        return (
+            f"{who} cannot run EVC mode {mode}, another vendor's mode: CPUID masking, overrides "
+            "and faulting never change the vendor, so it cannot join that EVC cluster"
+        )
+    if kind == "no-assist":
+        return (
+            f"{who} has no {_missing_assist(host.identity.vendor)}: {join} (it would have to "
+            f"hide {hide})"
+        )
+    if kind == "partial":
+        assists = ", ".join(
+            f"{a.key} ({', '.join(a.leaves_text)})" for a in report.assists if a.available
+        )
+        words = _leaf_words(admission.uncovered)
+        return (
+            f"{who} has {assists}, which cannot hide {uncovered} (CPUID {words}): {join} (it "
+            f"would have to hide {hide})"
+        )
+    if kind == "assist-unknown":
+        unknown = [a for a in report.assists if not a.available]
+        caveats = "; ".join(c for a in unknown for c in a.caveats)
+        return (
+            f"{who} can hide {uncovered} only with {', '.join(a.key for a in unknown)}, whose "
+            f"presence the report cannot confirm ({caveats or 'confidence unknown'}): whether "
+            f"it can run EVC mode {mode} below its own feature level is unknown"
+        )
+    if kind == "host-unknown":
+        return (
+            f"host assists unknown: {who}'s report was taken inside a VM ({report.explanation}), "
+            f"so whether the host can hide {hide} to run EVC mode {mode} cannot be seen"
+        )
+    if kind == "report-unknown":
+        return (
+            f"{who}'s report cannot show whether it has {uncovered}, which it would have to hide "
+            f"to run EVC mode {mode} and its assists cannot hide"
+        )
+    keys = ", ".join(a.key for a in report.assists if a.available)
+    return f"{who} hides {hide} with {keys} to run EVC mode {mode} below its own feature level"
+
+
 def x86_64_level(feature_mask: int) -> str | None:
     level = None
     for model in guest_models.models_of("x86-64-level"):
@@ -276,6 +485,18 @@ class Baseline:
     evc_mode: str | None
     x86_64_level: str | None
     notes: tuple[str, ...] = field(default=())
+    # Per vendor key: the hosts found by ``find_evc_blockers`` (label, host, admission or None),
+    # turned into ``evc_blockers`` entries only when asked for (messages cost more than finding).
+    evc_found: dict[str, tuple] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def evc_blockers(self) -> dict[str, list[dict]]:
+        """Per vendor key, the hosts that cannot join the vendor's EVC mode, or that make the
+        pool have none: ``{"host", "kind", "mode", "features", "reason"}`` each."""
+        return {
+            vendor: [evc_blocker_entry(*found, self.evc_modes.get(vendor)) for found in entries]
+            for vendor, entries in self.evc_found.items()
+        }
 
     @cached_property
     def qemu_spec(self) -> str:
@@ -284,6 +505,17 @@ class Baseline:
         if self.guest_phys_bits != QEMU_DEFAULT_PHYS_BITS:
             spec += f",phys-bits={self.guest_phys_bits}"
         return spec
+
+    @cached_property
+    def evc_unsupported(self) -> dict[str, str]:
+        """Per vendor key without an EVC mode: the hosts that support none (for messages)."""
+        named = {}
+        for vendor, entries in self.evc_found.items():
+            hosts = [label for label, _, admission in entries if admission is None]
+            if hosts:
+                more = f" and {len(hosts) - 3} more" if len(hosts) > 3 else ""
+                named[vendor] = ", ".join(hosts[:3]) + more
+        return named
 
     @property
     def majority_vendor(self) -> str | None:
@@ -307,6 +539,10 @@ class Baseline:
             "evc_mode": self.evc_mode,
             "evc_modes": dict(self.evc_modes),
             "x86_64_level": self.x86_64_level,
+            "evc_blockers": {
+                vendor: [dict(entry) for entry in entries]
+                for vendor, entries in self.evc_blockers.items()
+            },
             "notes": list(self.notes),
         }
 
@@ -363,9 +599,18 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
             f"although no host is known to lack them: {', '.join(names(unknown))}"
         )
     evc_modes = {}
+    blockers = {}
     for vendor, mask in vendor_masks.items():
         mode = evc_mode_for(mask & TABLE.cpu_feature_mask, vendor)
-        evc_modes[VENDOR_KEYS.get(vendor, vendor)] = mode.name if mode else None
+        key = VENDOR_KEYS.get(vendor, vendor)
+        evc_modes[key] = mode.name if mode else None
+        members = [(i, h) for i, h in enumerate(hosts) if h.identity.vendor == vendor]
+        blockers[key], undecided = find_evc_blockers(mode, vendor, members)
+        if undecided:
+            notes.append(
+                f"whether these hosts can be masked down to EVC mode {mode.name} is unknown "
+                f"(host assists unknown): {', '.join(undecided)}"
+            )
     single = len(vendor_masks) == 1
     return Baseline(
         hosts=len(hosts),
@@ -387,4 +632,72 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
         evc_mode=next(iter(evc_modes.values())) if single else None,
         x86_64_level=x86_64_level(feature_mask),
         notes=tuple(notes),
+        evc_found=dict(sorted(blockers.items())),
     )
+
+
+def find_evc_blockers(
+    mode: GuestModel | None, vendor: str, members: list[tuple[int, HostView]]
+) -> tuple[tuple, list[str]]:
+    """The hosts of one vendor that keep the pool from running an EVC mode, as (label, host,
+    admission) — admission None for a host that supports no mode — and the labels of the hosts
+    whose admission is unknown (warnings).
+
+    With a mode: the hosts that would have to hide features below their own level and have no
+    assist that can (VMware EVC needs one), or whose assists cannot hide every such feature.
+    Without one: the hosts that support no EVC mode of their vendor at all, so none is common.
+    """
+    blocked = []
+    unknown: list[str] = []
+    cache: dict[tuple, EvcAdmission] = {}
+    for index, host in members:
+        label = host.label or f"host {index + 1}"
+        if mode is None:
+            if not evc_level(host.feature_mask, vendor) and _lowest_evc_mode(vendor):
+                blocked.append((label, host, None))  # it is why the pool has no mode
+            continue
+        key = (host.feature_mask, host.known_absent_unknown, id(host.assists), host.identity)
+        admission = cache.get(key)
+        if admission is None:
+            admission = cache[key] = evc_admission(mode.feature_mask, mode.name, vendor, host)
+        if admission.severity == "blocker":
+            blocked.append((label, host, admission))
+        elif admission.severity == "warning":
+            unknown.append(label)
+    return tuple(blocked), unknown
+
+
+def evc_blocker_entry(
+    label: str, host: HostView, admission: EvcAdmission | None, mode: str | None
+) -> dict:
+    """One ``Baseline.evc_blockers`` entry."""
+    if admission is not None:
+        return {
+            "host": label,
+            "kind": admission.kind,
+            "mode": mode,
+            "features": names(admission.uncovered or admission.hide),
+            "reason": evc_admission_message(admission, host, host_name(host, label)),
+        }
+    vendor = host.identity.vendor
+    lowest = _lowest_evc_mode(vendor)
+    lacks = names(lowest.feature_mask & ~host.feature_mask)
+    available, _ = assist_masks(host_assists(host))
+    also = "" if available else f"; it has no {_missing_assist(vendor)} either"
+    return {
+        "host": label,
+        "kind": "features",
+        "mode": None,
+        "features": lacks,
+        "reason": (
+            f"{host_name(host, label)} supports no {_VENDOR_NAMES.get(vendor, vendor)} EVC "
+            f"mode: it lacks {', '.join(lacks)} of {lowest.name}, the lowest one, so the pool "
+            f"has no common EVC mode{also}"
+        ),
+    }
+
+
+@cache
+def _lowest_evc_mode(vendor: str) -> GuestModel | None:
+    modes = [m for m in guest_models.models_of("vmware-evc") if m.vendor == vendor]
+    return min(modes, key=lambda m: m.feature_mask.bit_count(), default=None)

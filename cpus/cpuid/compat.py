@@ -16,6 +16,11 @@ is ``blocked`` with any blocker, else ``risky`` with any warning, else ``safe-wi
 guest runs a named model (safe provided the guest uses exactly ``guest_model``), else ``safe``.
 docs/compatibility.md states every rule and why.
 
+Hypervisor policies (section 3 of the doc): on VMware a host must be masked down to the guest's
+EVC mode by its hardware assist (``assists`` axis: no assist, or one that cannot hide the
+features, blocks); on Hyper-V ``hyperv_compatibility`` applies processor compatibility mode's
+documented hidden list; on KVM an info reason says CPUID is virtualised, so no assist is needed.
+
 The verdict level is a function of three mask facts (guest features D lacks, guest features D's
 report cannot show, guest features S lacks) and of a few per-host attributes (``HostAttrs``);
 ``matrix`` evaluates the same ``axis_reasons`` over those attributes, so both always agree.
@@ -25,12 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import NamedTuple
 
+from . import assists as hw_assists
 from . import baseline as pool_baseline
 from . import guest_models
 from .baseline import (
     GUEST_VISIBLE,
+    HOST_ONLY,
     INVTSC,
     KVM_EMULATED,
     NON_MIGRATABLE,
@@ -38,7 +46,13 @@ from .baseline import (
     QEMU_DEFAULT_PHYS_BITS,
     VMX_SVM,
     XSAVE_STATE,
+    EvcAdmission,
     HostView,
+    assist_masks,
+    evc_admission,
+    evc_admission_message,
+    host_assists,
+    host_name,
     host_view,
     names,
 )
@@ -47,7 +61,7 @@ from .result import DecodedDump
 from .table import TABLE
 
 # Bump when a change to the rules can change a verdict: the ledger stores it with each prediction.
-ENGINE_VERSION = "1.0"
+ENGINE_VERSION = "1.1"
 LEVELS = ("safe", "safe-with-model", "risky", "blocked")
 SEVERITIES = ("info", "warning", "blocker")
 HYPERVISORS = ("kvm", "vmware", "hyperv")
@@ -58,9 +72,13 @@ AXES = (
     "xsave",
     "tsc",
     "nested virt",
+    "assists",
     "identity",
     "report",
 )
+# Hyper-V processor compatibility modes check() models (docs/assists.md); "dynamic" (Windows
+# Server 2025) depends on the whole cluster and has no fixed list.
+HYPERV_COMPATIBILITY = ("2008r2", "standard")
 PASSTHROUGH = "host-passthrough"
 HOST_MODEL = "host-model"
 MODEL = "model"
@@ -174,11 +192,15 @@ class HostAttrs(NamedTuple):
     has_invtsc: bool
     has_tsc_scale: bool
     cpu_id: tuple | None
+    # (host assists unknown, features the available assists can hide, features assists of
+    # unknown confidence could hide): decides VMware EVC admission with the feature masks.
+    assists: tuple[bool, int, int] | None = None
 
     @classmethod
     def of(cls, host: HostView) -> HostAttrs:
         identity = host.identity
         feature_mask = host.feature_mask
+        report = host_assists(host)
         return cls(
             identity.vendor,
             identity.phys_bits,
@@ -187,6 +209,7 @@ class HostAttrs(NamedTuple):
             bool(feature_mask & INVTSC),
             bool(feature_mask & TSC_SCALE),
             (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand),
+            (report.host_unknown, *assist_masks(report)),
         )
 
 
@@ -202,7 +225,13 @@ class GuestAttrs(NamedTuple):
 
 
 class ResolvedGuest(NamedTuple):
-    """A guest CPU on a given source: its features, address width and display string."""
+    """A guest CPU on a given source: its features, address width and display string.
+
+    ``evc_mode``/``evc_vendor``: the VMware EVC mode the guest runs (a named EVC key, or the
+    pool's mode for ``baseline``), which every host must be masked down to.  ``hidden``: the
+    source's features Hyper-V processor compatibility mode hides; ``uncertain``: guest features
+    that mode may hide too ("standard" is a documented lower bound).
+    """
 
     mode: str
     feature_mask: int
@@ -210,6 +239,11 @@ class ResolvedGuest(NamedTuple):
     model_spec: str | None
     model_vendor: str | None
     no_model: str | None = None
+    evc_mode: str | None = None
+    evc_vendor: str | None = None
+    hidden: int = 0
+    uncertain: int = 0
+    compatibility: str | None = None
 
     @property
     def attrs(self) -> GuestAttrs:
@@ -223,13 +257,75 @@ class ResolvedGuest(NamedTuple):
         )
 
 
+@cache
+def hyperv_newer_mask() -> int:
+    """Features newer than the documented "standard" compatibility list (docs/compatibility.md):
+    those of EVC modes after the Sandy Bridge / Bulldozer generation (AVX, AES and XOP, the
+    newest features the lists name), and those of CPUID leaves those CPUs did not have (7,
+    0xD sub-leaves >= 1, 0x10-0x7FFFFFFF, 0x80000008 and above)."""
+    era = 0
+    for key in ("intel-sandybridge", "amd-bulldozer", "amd-greyhound"):
+        era |= guest_models.find(key).feature_mask
+    later = 0
+    for mode in guest_models.models_of("vmware-evc"):
+        later |= mode.feature_mask
+    new_leaves = TABLE.mask_of(
+        f
+        for f in TABLE
+        if f.msr is None
+        and (
+            f.leaf == 7
+            or (f.leaf == 0xD and f.subleaf >= 1)
+            or 0x10 <= f.leaf < 0x80000000
+            or f.leaf >= 0x80000008
+        )
+    )
+    # Not instruction sets: nested virtualisation (Hyper-V shows svm/vmx only with nested
+    # virtualisation on) and microcode mitigation bits.
+    not_isa = (
+        pool_baseline.NESTED | pool_baseline.MITIGATIONS | TABLE.by_name["arch_capabilities"].mask
+    )
+    return (later | new_leaves) & TABLE.cpu_feature_mask & ~HOST_ONLY & ~era & ~not_isa
+
+
+def _hyperv_hidden(vendor: str, compatibility: str) -> int | None:
+    """The documented hidden mask, or None for a vendor without a documented list."""
+    try:
+        return hw_assists.hyperv_hidden_mask(vendor, compatibility)
+    except ValueError:
+        return None
+
+
 def resolve_guest(
     guest: GuestCpu,
     source: HostView,
     hypervisor: str,
     pool_result: pool_baseline.Baseline | None = None,
+    hyperv_compatibility: str | None = None,
 ) -> ResolvedGuest:
     """What the guest sees when it is started on ``source``."""
+    resolved = _resolve(guest, source, hypervisor, pool_result)
+    if hypervisor == "hyperv" and hyperv_compatibility:
+        hidden = _hyperv_hidden(source.identity.vendor, hyperv_compatibility)
+        if hidden is None:  # no documented list for this vendor: nothing is known to be hidden
+            return resolved._replace(compatibility=hyperv_compatibility)
+        mask = resolved.feature_mask & ~hidden
+        uncertain = mask & hyperv_newer_mask() if hyperv_compatibility == "standard" else 0
+        return resolved._replace(
+            feature_mask=mask,
+            hidden=resolved.feature_mask & hidden,
+            uncertain=uncertain,
+            compatibility=hyperv_compatibility,
+        )
+    return resolved
+
+
+def _resolve(
+    guest: GuestCpu,
+    source: HostView,
+    hypervisor: str,
+    pool_result: pool_baseline.Baseline | None,
+) -> ResolvedGuest:
     if guest.mode == PASSTHROUGH:
         return ResolvedGuest(
             PASSTHROUGH,
@@ -247,7 +343,16 @@ def resolve_guest(
     qemu = hypervisor == "kvm"
     if guest.mode == MODEL:
         bits = guest.phys_bits or (QEMU_DEFAULT_PHYS_BITS if qemu else source.identity.phys_bits)
-        return ResolvedGuest(MODEL, guest.feature_mask, bits, guest.spec, guest.model.vendor)
+        evc = hypervisor == "vmware" and guest.model.source == "vmware-evc"
+        return ResolvedGuest(
+            MODEL,
+            guest.feature_mask,
+            bits,
+            guest.spec,
+            guest.model.vendor,
+            evc_mode=guest.model.name if evc else None,
+            evc_vendor=guest.model.vendor if evc else None,
+        )
     if pool_result is None:
         raise ValueError("a baseline guest needs the pool's baseline")
     bits = pool_result.guest_phys_bits if qemu else source.identity.phys_bits
@@ -256,9 +361,20 @@ def resolve_guest(
         key = pool_result.evc_modes.get(vendor_key)
         if key is None:
             why = f"no EVC mode is supported by every {_vendor(source.identity.vendor)} host"
+            lacking = pool_result.evc_unsupported.get(vendor_key)
+            if lacking:
+                why += f" ({lacking}: none supported)"
             return ResolvedGuest(BASELINE, 0, bits, None, source.identity.vendor, why)
         mode = guest_models.find(key)
-        return ResolvedGuest(BASELINE, mode.feature_mask, bits, key, mode.vendor)
+        return ResolvedGuest(
+            BASELINE,
+            mode.feature_mask,
+            bits,
+            key,
+            mode.vendor,
+            evc_mode=key,
+            evc_vendor=mode.vendor,
+        )
     fitted = pool_result.qemu_model
     return ResolvedGuest(
         BASELINE, fitted.feature_mask, bits, pool_result.qemu_spec, fitted.model.vendor
@@ -266,22 +382,33 @@ def resolve_guest(
 
 
 def source_gaps(guest: ResolvedGuest, source: HostView, hypervisor: str) -> tuple[int, int]:
-    """(guest features S lacks, guest features S's report cannot show) for named models."""
+    """(guest features S lacks, guest features S's report cannot show or the guest may not see,
+    ``guest.uncertain``) for named models."""
     if guest.mode not in (MODEL, BASELINE):
         return 0, 0
     offered = source.feature_mask | (KVM_EMULATED if hypervisor == "kvm" else 0)
     gaps = guest.feature_mask & ~offered
-    unknown = gaps & source.known_absent_unknown
+    unknown = gaps & (source.known_absent_unknown | guest.uncertain)
     return gaps & ~unknown, unknown
 
 
 def destination_gaps(guest: ResolvedGuest, destination: HostView, hypervisor: str):
-    """(guest features D lacks, guest features D's report cannot show)."""
+    """(guest features D lacks, guest features D's report cannot show).  Features the guest may
+    not see at all (``guest.uncertain``) are in neither: ``uncertain_gaps`` has them."""
     named = guest.mode in (MODEL, BASELINE)
     offered = destination.feature_mask | (KVM_EMULATED if named and hypervisor == "kvm" else 0)
-    gaps = guest.feature_mask & ~offered
+    gaps = guest.feature_mask & ~offered & ~guest.uncertain
     unknown = gaps & destination.known_absent_unknown
     return gaps & ~unknown, unknown
+
+
+def uncertain_gaps(guest: ResolvedGuest, destination: HostView, hypervisor: str) -> int:
+    """Features the guest may or may not see (Hyper-V "standard" mode) that D lacks or may lack."""
+    if not guest.uncertain:
+        return 0
+    named = guest.mode in (MODEL, BASELINE)
+    offered = destination.feature_mask | (KVM_EMULATED if named and hypervisor == "kvm" else 0)
+    return guest.uncertain & ~offered
 
 
 def _vendor(vendor: str | None) -> str:
@@ -461,13 +588,29 @@ def axis_reasons(
                 )
             )
     if hypervisor == "hyperv" and named:
-        # Hook for processor compatibility mode, which a later issue models precisely.
         reasons.append(
             Reason(
                 "features",
                 "info",
-                "Hyper-V: the named model stands for processor compatibility mode, which hides "
-                "newer features; its exact feature set is refined separately",
+                "Hyper-V has no named guest CPU models: the named model stands for what the "
+                "guest is shown; processor compatibility mode (hyperv_compatibility '2008r2' or "
+                "'standard') hides the documented features on top of it",
+            )
+        )
+    if hypervisor == "kvm" and (
+        not same_vendor
+        or (
+            source.cpu_id is not None
+            and destination.cpu_id is not None
+            and source.cpu_id[1:3] != destination.cpu_id[1:3]
+        )
+    ):
+        crossing = "vendors" if not same_vendor else "CPU generations (family/model)"
+        reasons.append(
+            Reason(
+                "assists",
+                "info",
+                f"this migration crosses {crossing}: {hw_assists.KVM_CPUID_POLICY}",
             )
         )
     return reasons
@@ -497,6 +640,8 @@ class Verdict:
     source: str = ""
     destination: str = ""
     guest_mask: int = field(default=0, repr=False)
+    hyperv_compatibility: str | None = None
+    hidden_mask: int = field(default=0, repr=False)
 
     @property
     def missing(self) -> list[str]:
@@ -515,6 +660,7 @@ class Verdict:
             "guest_cpu": self.guest_cpu,
             "guest_model": self.guest_model,
             "hypervisor": self.hypervisor,
+            "hyperv_compatibility": self.hyperv_compatibility,
             "missing": self.missing,
             "reasons": [reason.to_dict() for reason in self.reasons],
             "suggestion": self.suggestion,
@@ -578,6 +724,101 @@ def _feature_reasons(
     return reasons
 
 
+def check_compatibility_mode(hypervisor: str, hyperv_compatibility: str | None) -> None:
+    """Refuse a compatibility mode the engine does not model, or one given to another hypervisor."""
+    if hyperv_compatibility is None:
+        return
+    if hyperv_compatibility not in HYPERV_COMPATIBILITY:
+        raise ValueError(
+            f"unknown Hyper-V compatibility mode {hyperv_compatibility!r}; use one of "
+            f"{HYPERV_COMPATIBILITY} (dynamic mode depends on the whole cluster: use a baseline)"
+        )
+    if hypervisor != "hyperv":
+        raise ValueError("hyperv_compatibility applies to hypervisor='hyperv' only")
+
+
+def compatibility_unlisted(guest: ResolvedGuest, source: HostView) -> bool:
+    """Hyper-V compatibility mode on a vendor without a documented hidden list (a warning)."""
+    return guest.compatibility is not None and (
+        _hyperv_hidden(source.identity.vendor, guest.compatibility) is None
+    )
+
+
+def evc_admissions(guest: ResolvedGuest, host: HostView) -> EvcAdmission | None:
+    """VMware: can ``host`` be masked down to the guest's EVC mode (None: no EVC mode)."""
+    if guest.evc_mode is None:
+        return None
+    return evc_admission(guest.feature_mask, guest.evc_mode, guest.evc_vendor, host)
+
+
+def _admission_reasons(
+    guest: ResolvedGuest, source: HostView, destination: HostView, vocabulary: str
+) -> list[Reason]:
+    reasons = []
+    for side, host in (("source", source), ("destination", destination)):
+        admission = evc_admissions(guest, host)
+        if admission is None or admission.severity is None:
+            continue
+        who = f"the {side} {host_name(host, '')}".rstrip()
+        features = admission.uncovered if admission.severity != "info" else admission.hide
+        reasons.append(
+            Reason(
+                "assists",
+                admission.severity,
+                "VMware EVC: " + evc_admission_message(admission, host, who, vocabulary),
+                tuple(names(features, vocabulary)),
+            )
+        )
+    return reasons
+
+
+def _compatibility_reasons(
+    guest: ResolvedGuest, source: HostView, uncertain: int, source_uncertain: int, vocabulary: str
+) -> list[Reason]:
+    """Hyper-V processor compatibility mode: what it hid, and what it may hide."""
+    if guest.compatibility is None:
+        return []
+    mode = guest.compatibility
+    vendor = source.identity.vendor
+    if compatibility_unlisted(guest, source):
+        return [
+            Reason(
+                "features",
+                "warning",
+                f"Hyper-V processor compatibility mode ({mode}): no documented hidden list for "
+                f"{_vendor(vendor)} CPUs, so the guest is assumed to see every feature",
+            )
+        ]
+    info = hw_assists.hyperv_compatibility(vendor, mode)
+    hidden = names(guest.hidden, vocabulary)
+    reasons = [
+        Reason(
+            "features",
+            "info",
+            f"Hyper-V processor compatibility mode ({mode}) hides "
+            f"{', '.join(info.hidden_names)} on {_vendor(vendor)} hosts; of these the source "
+            f"has {', '.join(hidden) or 'none'}, so the guest does not see them "
+            f"({'; '.join(info.sources)}; docs/assists.md)",
+            tuple(hidden),
+        )
+    ]
+    for side, mask in (("source", source_uncertain), ("destination", uncertain)):
+        if mask:
+            listed = names(mask, vocabulary)
+            reasons.append(
+                Reason(
+                    "features",
+                    "warning",
+                    f"Hyper-V {mode} compatibility mode: its documented hidden list is a lower "
+                    "bound (Microsoft: it hides instruction sets 'typically those introduced "
+                    "within the last 10 years'), so whether the guest sees these newer features, "
+                    f"which the {side} lacks, is unknown: {', '.join(listed)}",
+                    tuple(listed),
+                )
+            )
+    return reasons
+
+
 def check(
     source: HostView | DecodedDump,
     destination: HostView | DecodedDump,
@@ -587,22 +828,37 @@ def check(
     pool: Sequence[HostView | DecodedDump] | None = None,
     vocabulary: str = "canonical",
     suggest: bool = True,
+    hyperv_compatibility: str | None = None,
 ) -> Verdict:
-    """The directed verdict for migrating a guest from ``source`` to ``destination``."""
+    """The directed verdict for migrating a guest from ``source`` to ``destination``.
+
+    ``hyperv_compatibility`` (Hyper-V only): ``"2008r2"`` or ``"standard"`` processor
+    compatibility mode, which hides the documented features from the guest; None: off.
+    """
     if hypervisor not in HYPERVISORS:
         raise ValueError(f"unknown hypervisor {hypervisor!r}; use one of {HYPERVISORS}")
+    check_compatibility_mode(hypervisor, hyperv_compatibility)
     source_view, destination_view = host_view(source), host_view(destination)
     guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
     pool_result = None
     if guest.mode == BASELINE:
         members = [source_view, destination_view] if pool is None else list(pool)
         pool_result = pool_baseline.compute(members)
-    resolved = resolve_guest(guest, source_view, hypervisor, pool_result)
+    resolved = resolve_guest(guest, source_view, hypervisor, pool_result, hyperv_compatibility)
     missing, unknown = destination_gaps(resolved, destination_view, hypervisor)
     source_missing, source_unknown = source_gaps(resolved, source_view, hypervisor)
+    source_uncertain = source_unknown & resolved.uncertain & ~source_view.known_absent_unknown
     reasons = _feature_reasons(
-        resolved, missing, unknown, source_missing, source_unknown, vocabulary
+        resolved, missing, unknown, source_missing, source_unknown & ~source_uncertain, vocabulary
     )
+    reasons += _compatibility_reasons(
+        resolved,
+        source_view,
+        uncertain_gaps(resolved, destination_view, hypervisor),
+        source_uncertain,
+        vocabulary,
+    )
+    reasons += _admission_reasons(resolved, source_view, destination_view, vocabulary)
     reasons += axis_reasons(
         resolved.attrs, HostAttrs.of(source_view), HostAttrs.of(destination_view), hypervisor
     )
@@ -610,8 +866,19 @@ def check(
     reasons.sort(key=lambda r: (order[r.severity], AXES.index(r.axis)))
     verdict = level_of(reasons, guest.is_named)
     suggestion = None
-    if suggest and verdict not in ("safe", "safe-with-model") and guest.mode != BASELINE:
-        suggestion = _suggest(source_view, destination_view, hypervisor, verdict, vocabulary)
+    if suggest and hypervisor == "hyperv" and hyperv_compatibility is None and verdict == "blocked":
+        suggestion = _suggest_compatibility(
+            source_view, destination_view, guest, pool, verdict, vocabulary
+        )
+    if (
+        suggest
+        and suggestion is None
+        and verdict not in ("safe", "safe-with-model")
+        and guest.mode != BASELINE
+    ):
+        suggestion = _suggest(
+            source_view, destination_view, hypervisor, verdict, vocabulary, hyperv_compatibility
+        )
     return Verdict(
         verdict=verdict,
         guest_cpu=guest.spec,
@@ -624,11 +891,62 @@ def check(
         source=source_view.label,
         destination=destination_view.label,
         guest_mask=resolved.feature_mask,
+        hyperv_compatibility=hyperv_compatibility,
+        hidden_mask=resolved.hidden,
     )
 
 
+def _suggest_compatibility(
+    source: HostView,
+    destination: HostView,
+    guest: GuestCpu,
+    pool: Sequence[HostView | DecodedDump] | None,
+    verdict: str,
+    vocabulary: str,
+) -> dict | None:
+    """Hyper-V: the compatibility mode that unblocks this pair, if one does (2008r2 first on a
+    tie: its list is complete)."""
+    best: tuple[str, Verdict] | None = None
+    for mode in HYPERV_COMPATIBILITY:
+        other = check(
+            source,
+            destination,
+            guest,
+            "hyperv",
+            pool=pool,
+            vocabulary=vocabulary,
+            suggest=False,
+            hyperv_compatibility=mode,
+        )
+        if other.verdict == "blocked":
+            continue
+        if best is None or LEVELS.index(other.verdict) < LEVELS.index(best[1].verdict):
+            best = (mode, other)
+    if best is None:
+        return None
+    mode, better = best
+    hidden = names(better.hidden_mask, vocabulary)
+    return {
+        "hyperv_compatibility": mode,
+        "guest_cpu": guest.spec,
+        "verdict": better.verdict,
+        "hypervisor": "hyperv",
+        "libvirt_model": None,
+        "message": (
+            f"enable processor compatibility mode ({mode}): it hides "
+            f"{', '.join(hidden) or 'no feature of the source'} from the guest, which would then "
+            f"be {better.verdict} instead of {verdict}"
+        ),
+    }
+
+
 def _suggest(
-    source: HostView, destination: HostView, hypervisor: str, verdict: str, vocabulary: str
+    source: HostView,
+    destination: HostView,
+    hypervisor: str,
+    verdict: str,
+    vocabulary: str,
+    hyperv_compatibility: str | None = None,
 ) -> dict | None:
     """The named guest CPU that fits {S, D}, if it does better than the current verdict."""
     pair = pool_baseline.compute([source, destination])
@@ -639,7 +957,15 @@ def _suggest(
         spec = pair.qemu_spec
     if spec is None:
         return None
-    better = check(source, destination, spec, hypervisor, vocabulary=vocabulary, suggest=False)
+    better = check(
+        source,
+        destination,
+        spec,
+        hypervisor,
+        vocabulary=vocabulary,
+        suggest=False,
+        hyperv_compatibility=hyperv_compatibility,
+    )
     if LEVELS.index(better.verdict) >= LEVELS.index(verdict):
         return None
     return {

@@ -38,7 +38,11 @@ from .compat import (
     GuestAttrs,
     GuestCpu,
     HostAttrs,
+    ResolvedGuest,
     axis_reasons,
+    check_compatibility_mode,
+    compatibility_unlisted,
+    evc_admissions,
     parse_guest_cpu,
     resolve_guest,
     source_gaps,
@@ -118,19 +122,38 @@ def classes_of(views: Sequence[HostView]) -> tuple[list[HostView], np.ndarray]:
     return representatives, np.array(members, dtype=np.intp)
 
 
+_SEVERITY_LEVEL = {None: 0, "info": 0, "warning": RISKY, "blocker": BLOCKED}
+
+
 def class_matrix(
     views: Sequence[HostView],
     guest: GuestCpu,
     hypervisor: str,
     pool_result: pool_baseline.Baseline | None = None,
+    rows: tuple[int, int] | None = None,
+    *,
+    hyperv_compatibility: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(levels, missing), both classes x classes, for distinct host classes.
 
     ``levels`` are uint8 codes into ``LEVELS``; ``missing`` is uint8 when at most 255 bits can
-    count, else uint16.
+    count, else uint16.  ``rows=(start, stop)`` computes only those source rows (a job's tile).
     """
     named = guest.mode in (MODEL, BASELINE)
-    resolved = [resolve_guest(guest, view, hypervisor, pool_result) for view in views]
+    resolved = [
+        resolve_guest(guest, view, hypervisor, pool_result, hyperv_compatibility) for view in views
+    ]
+    # VMware EVC admission (can each host be masked down to the guest's EVC mode?) depends on
+    # the mode and the host: one level per (distinct mode, class), read by row and by column.
+    modes: dict[tuple, ResolvedGuest] = {}
+    for r in resolved:
+        if r.evc_mode is not None:
+            modes.setdefault((r.evc_mode, r.evc_vendor, r.feature_mask), r)
+    mode_ids = {key: i for i, key in enumerate(modes)}
+    admission = [
+        [_SEVERITY_LEVEL[evc_admissions(r, view).severity] for view in views]
+        for r in modes.values()
+    ]
     emulated = pool_baseline.KVM_EMULATED if named and hypervisor == "kvm" else 0
     offered = [view.feature_mask | emulated for view in views]
     lacking = [
@@ -139,17 +162,22 @@ def class_matrix(
     unknown = [
         ~o & v.known_absent_unknown & TABLE_MASK for o, v in zip(offered, views, strict=True)
     ]
-    guest_masks = [r.feature_mask for r in resolved]
+    guest_masks = [r.feature_mask & ~r.uncertain for r in resolved]
+    uncertain_masks = [r.uncertain for r in resolved]
+    any_uncertain = any(uncertain_masks)
     # Only bits some guest uses and some destination lacks can count.
     used = lacks = 0
     for mask in guest_masks:
+        used |= mask
+    for mask in uncertain_masks:
         used |= mask
     for mask in lacking:
         lacks |= mask
     for mask in unknown:
         lacks |= mask
-    guest_words, lacking_words, unknown_words = _compress(
-        [to_words(guest_masks), to_words(lacking), to_words(unknown)], used & lacks
+    guest_words, lacking_words, unknown_words, uncertain_words = _compress(
+        [to_words(guest_masks), to_words(lacking), to_words(unknown), to_words(uncertain_masks)],
+        used & lacks,
     )
     # Keys hold only what axis_reasons reads of each side (plain tuples: this loop runs once per
     # class), so the table stays small: of the guest its attributes; of the source its vendor,
@@ -163,6 +191,9 @@ def class_matrix(
         identity = v.identity
         invtsc = bool(r.feature_mask & INVTSC)
         gaps = source_gaps(r, v, hypervisor) if named else (0, 0)
+        mode_index = (
+            mode_ids[(r.evc_mode, r.evc_vendor, r.feature_mask)] if r.evc_mode is not None else -1
+        )
         key = (
             r.phys_bits,
             invtsc,
@@ -174,7 +205,9 @@ def class_matrix(
             v.absent_means_unknown,
             _cpu_id(identity) if invtsc else None,
             bool(gaps[0]),
-            bool(gaps[1]),
+            bool(gaps[1]) or compatibility_unlisted(r, v),
+            mode_index,
+            admission[mode_index][position] if mode_index >= 0 else 0,
         )
         row_ids[position] = row_index.setdefault(key, len(row_index))
     col_index: dict[tuple, int] = {}
@@ -189,6 +222,7 @@ def class_matrix(
             any_invtsc and bool(v.feature_mask & INVTSC),
             any_invtsc and bool(v.feature_mask & TSC_SCALE),
             _cpu_id(identity) if any_invtsc else None,
+            tuple(levels[position] for levels in admission),
         )
         col_ids[position] = col_index.setdefault(key, len(col_index))
     row_keys = [
@@ -197,6 +231,8 @@ def class_matrix(
             HostAttrs(vendor, None, in_vm, absent, False, False, cpu_id),
             source_lacks,
             source_unknown,
+            mode_index,
+            source_admission,
         )
         for (
             bits,
@@ -210,13 +246,18 @@ def class_matrix(
             cpu_id,
             source_lacks,
             source_unknown,
+            mode_index,
+            source_admission,
         ) in row_index
     ]
-    col_keys = [HostAttrs(*key) for key in col_index]
+    col_keys = [(HostAttrs(*key[:-1]), key[-1]) for key in col_index]
     table = np.empty((len(row_keys), len(col_keys)), dtype=np.uint8)
     base = LEVELS.index("safe-with-model") if named else LEVELS.index("safe")
-    for i, (guest_attrs, source_attrs, source_lacks, source_unknown) in enumerate(row_keys):
-        for j, destination_attrs in enumerate(col_keys):
+    for i, row_key in enumerate(row_keys):
+        guest_attrs, source_attrs, source_lacks, source_unknown, mode_index, source_admission = (
+            row_key
+        )
+        for j, (destination_attrs, destination_admission) in enumerate(col_keys):
             severities = {
                 reason.severity
                 for reason in axis_reasons(guest_attrs, source_attrs, destination_attrs, hypervisor)
@@ -226,13 +267,16 @@ def class_matrix(
                 level = RISKY
             if "blocker" in severities or source_lacks:
                 level = BLOCKED
+            if mode_index >= 0:
+                level = max(level, source_admission, destination_admission[mode_index])
             table[i, j] = level
     count = len(views)
-    levels = np.empty((count, count), dtype=np.uint8)
+    first, last = rows or (0, count)
+    levels = np.empty((last - first, count), dtype=np.uint8)
     # Counts fit in uint8 when the kept bits do (at most 255): uint8 adds are 4x faster than
     # uint16 ones and the output is half the size.
     narrow = (used & lacks).bit_count() <= 255
-    missing = np.empty((count, count), dtype=np.uint8 if narrow else np.uint16)
+    missing = np.empty((last - first, count), dtype=np.uint8 if narrow else np.uint16)
     # Row r of a tile starts as table[row key of r, column key of each column].
     table_rows = np.ascontiguousarray(table[:, col_ids])
     # Unknown guest features only matter where the table does not already say risky or worse
@@ -241,7 +285,9 @@ def class_matrix(
         unknown_words.any(axis=1) & (table_rows.min(axis=0, initial=BLOCKED) < RISKY)
     )
     rows_per_tile = max(1, TILE_ELEMENTS // max(count, 1))
-    tiles = [(start, min(count, start + rows_per_tile)) for start in range(0, count, rows_per_tile)]
+    tiles = [
+        (start, min(last, start + rows_per_tile)) for start in range(first, last, rows_per_tile)
+    ]
 
     words = guest_words.shape[1]
 
@@ -253,13 +299,13 @@ def class_matrix(
             rows = stop - start
             and_out, count_out = scratch[:rows], counts[:rows]
             guests = guest_words[start:stop]
-            total = missing[start:stop]
+            total = missing[start - first : stop - first]
             total.fill(0)
             for word in range(words):
                 np.bitwise_and(guests[:, word, None], lacking_words[:, word], and_out)
                 np.bitwise_count(and_out, out=count_out)
                 np.add(total, count_out, out=total)
-            tile_levels = levels[start:stop]
+            tile_levels = levels[start - first : stop - first]
             np.take(table_rows, row_ids[start:stop], axis=0, out=tile_levels)
             # Any missing feature blocks: level = max(level, 3 * (missing > 0)).
             flags = blocked[:rows]
@@ -267,6 +313,13 @@ def class_matrix(
             as_level = flags.view(np.uint8)
             np.multiply(as_level, BLOCKED, out=as_level)
             np.maximum(tile_levels, as_level, out=tile_levels)
+            if any_uncertain:
+                # Features the guest may not see (Hyper-V "standard" mode) that D lacks: risky.
+                hit = np.zeros((rows, count), dtype=bool)
+                for word in range(words):
+                    maybe = lacking_words[:, word] | unknown_words[:, word]
+                    hit |= (uncertain_words[start:stop, word, None] & maybe) != 0
+                np.maximum(tile_levels, np.where(hit, RISKY, 0).astype(np.uint8), out=tile_levels)
             if len(unknown_columns):
                 hit = np.zeros((rows, len(unknown_columns)), dtype=bool)
                 for word in range(words):
@@ -296,17 +349,22 @@ def compute(
     *,
     pool: Sequence[HostView | DecodedDump] | None = None,
     labels: Sequence[str] | None = None,
+    hyperv_compatibility: str | None = None,
 ) -> Matrix:
-    """Every directed pair of ``reports``; ``pool`` (default: the reports) defines ``baseline``."""
+    """Every directed pair of ``reports``; ``pool`` (default: the reports) defines ``baseline``;
+    ``hyperv_compatibility`` as in ``compat.check``."""
     if hypervisor not in HYPERVISORS:
         raise ValueError(f"unknown hypervisor {hypervisor!r}; use one of {HYPERVISORS}")
+    check_compatibility_mode(hypervisor, hyperv_compatibility)
     views = [host_view(report) for report in reports]
     guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
     pool_result = None
     if guest.mode == BASELINE:
         pool_result = pool_baseline.compute(views if pool is None else pool)
     representatives, members = classes_of(views)
-    levels, missing = class_matrix(representatives, guest, hypervisor, pool_result)
+    levels, missing = class_matrix(
+        representatives, guest, hypervisor, pool_result, hyperv_compatibility=hyperv_compatibility
+    )
     grid = np.ix_(members, members)
     names = list(labels) if labels is not None else [v.label or str(i) for i, v in enumerate(views)]
     return Matrix(names, guest.spec, hypervisor, levels[grid], missing[grid])
