@@ -1,6 +1,7 @@
 """End-to-end matrix run over a large pool: N hosts, one worker (tasks run in this process).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cpukb_bench python bench/matrix_run.py [--hosts 100000] [--json]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cpukb_bench \
+        python bench/matrix_run.py [--hosts 100000] [--guest G] [--json]
 
 Creates the database tables if needed, seeds the catalog (22 real host reports), then adds N
 hosts that each point at one of those reports (round robin): a pool of N hosts over the distinct
@@ -12,6 +13,7 @@ Needs a database you can write (default: a SQLite file under var/).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -44,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     if not HostReport.objects.exists():
-        call_command("seed_catalog", verbosity=0, stdout=open(os.devnull, "w"))
+        call_command("seed_catalog", verbosity=0, stdout=io.StringIO())
     tag, _ = PoolTag.objects.get_or_create(name=f"bench-{args.hosts}")
     existing = Host.objects.filter(tags=tag).count()
     if existing < args.hosts:
