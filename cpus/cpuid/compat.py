@@ -327,9 +327,11 @@ def _resolve(
     pool_result: pool_baseline.Baseline | None,
 ) -> ResolvedGuest:
     if guest.mode == PASSTHROUGH:
+        # -cpu host gives the guest what the hypervisor can virtualise of S: never the thermal,
+        # debug-store, SMX or topology bits (NOT_VIRTUALISED), so their absence on D is no gap.
         return ResolvedGuest(
             PASSTHROUGH,
-            source.feature_mask & GUEST_VISIBLE,
+            source.feature_mask & GUEST_VISIBLE & ~NOT_VIRTUALISED,
             source.identity.phys_bits,
             None,
             source.identity.vendor,

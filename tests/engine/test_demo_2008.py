@@ -114,7 +114,9 @@ def test_directed_verdicts_differ_for_barcelona_and_shanghai(demo):
         ("tsc", "blocker")
     }
     assert backward.verdict == "blocked"
-    assert {"nrip_save", "skinit", "wdt"} <= set(backward.missing)
+    assert "nrip_save" in backward.missing
+    # skinit and wdt are Shanghai's too, but no hypervisor passes them to a guest: no gap.
+    assert not {"skinit", "wdt"} & set(backward.missing)
     assert compat.check(barcelona, shanghai, "host-model").verdict == "risky"  # nested: svm
 
 
