@@ -390,25 +390,3 @@ def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = 
     if report is None:
         raise HostRefError(f"no {kind.replace('_', ' ')} {value!r}", field)
     return report
-    if (
-        kind not in ("host", "report", "cpu_model")
-        or not isinstance(value, int)
-        or isinstance(value, bool)
-    ):
-        raise HostRefError(
-            f"unknown reference {kind!r}: use host, report, cpu_model (ids) or raw", field
-        )
-    queryset = HostReport.objects.select_related("feature_set", "host", "cpu_model")
-    if kind == "report":
-        report = queryset.filter(pk=value).first()
-    elif kind == "host":
-        host = Host.objects.filter(pk=value).first()
-        if host is not None and host.current_report_id is None:
-            raise HostRefError(f"host {value} has no report yet", field)
-        report = queryset.filter(pk=host.current_report_id).first() if host else None
-    else:
-        cpu_model = CpuModel.objects.filter(pk=value).first()
-        report = cpu_model_report(cpu_model) if cpu_model else None
-    if report is None:
-        raise HostRefError(f"no {kind.replace('_', ' ')} with id {value}", field)
-    return report

@@ -29,22 +29,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cpus.cpuid import TABLE, Feature
+from cpus.cpuid import TABLE, Feature, compat
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
 #: The axes of docs/DOMAIN.md, spelled as there, plus ``unknown`` for an unrecognised message.
-AXES = (
-    "features",
-    "vendor",
-    "address bits",
-    "xsave",
-    "tsc",
-    "nested virt",
-    "assists",
-    "identity",
-    "report",
-)
+AXES = compat.AXES  # the engine's axes: an explanation points at the same axis as a verdict
 UNKNOWN_AXIS = "unknown"
 HYPERVISORS = ("qemu", "libvirt", "kvm", "vmware", "hyperv", "xen")
 

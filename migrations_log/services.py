@@ -10,6 +10,7 @@ from django.db import transaction
 from cpus import selectors as cpu_selectors
 from cpus.cpuid import compat
 from cpus.models import HostReport
+from cpus.services import report_for_ref
 from migrations_log.explain import explain
 from migrations_log.models import Hypervisor, MigrationRecord, Outcome, Verdict
 
@@ -110,6 +111,55 @@ def migration_record(
             seed_id=seed_id,
             **details,
         )
+
+
+def migration_record_from_refs(
+    *, source: dict, destination: dict, submitter=None, **fields
+) -> MigrationRecord:
+    """Record a migration whose sides are references (``{"host": ...}``, ``{"report": id}``,
+    ``{"cpu_model": id}``, ``{"raw": dump}``): inline dumps and the record are stored together
+    or not at all.  Raises DumpParseError, HostRefError or RecordError."""
+    with transaction.atomic():
+        source_report = report_for_ref(source, uploaded_by=submitter, field="source")
+        destination_report = report_for_ref(destination, uploaded_by=submitter, field="destination")
+        return migration_record(
+            source=source_report, destination=destination_report, submitter=submitter, **fields
+        )
+
+
+class _RollBack(Exception):
+    pass
+
+
+def migration_preview(
+    *,
+    source: dict,
+    destination: dict,
+    guest_cpu: str,
+    hypervisor: str,
+    error_message: str = "",
+    submitter=None,
+) -> dict:
+    """What recording would say (the explanation of the error, our prediction), storing nothing:
+    inline dumps are decoded in a transaction that is rolled back."""
+    preview: dict = {}
+    try:
+        with transaction.atomic():
+            source_report = report_for_ref(source, uploaded_by=submitter, field="source")
+            destination_report = report_for_ref(
+                destination, uploaded_by=submitter, field="destination"
+            )
+            preview["prediction"] = predict(
+                source=source_report,
+                destination=destination_report,
+                guest_cpu=guest_cpu,
+                hypervisor=hypervisor,
+            )
+            raise _RollBack
+    except _RollBack:
+        pass
+    preview["explanation"] = explain(error_message).to_dict() if error_message.strip() else None
+    return preview
 
 
 def reevaluate(record: MigrationRecord) -> dict:

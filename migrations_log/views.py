@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus.cpuid import DumpParseError
-from cpus.services import HostRefError, report_for_ref
+from cpus.services import HostRefError
 from migrations_log import charts, selectors, services
-from migrations_log.explain import explain
 from migrations_log.filtersets import MigrationRecordFilterSet
 from migrations_log.forms import GUEST_CPU_HINTS, RecordForm
 from migrations_log.models import Verdict
-
-
-class _Preview(Exception):
-    """Rolls back the inline dumps stored while previewing a record."""
 
 
 def record_list(request: HttpRequest) -> HttpResponse:
@@ -52,45 +46,27 @@ def record_create(request: HttpRequest) -> HttpResponse:
     form = RecordForm(request.POST or None)
     preview = error = None
     if request.method == "POST" and form.is_valid():
+        details = form.details()
+        refs = {"source": form.ref("source"), "destination": form.ref("destination")}
         try:
-            with transaction.atomic():
-                source = report_for_ref(
-                    form.ref("source"), uploaded_by=request.user, field="source"
-                )
-                destination = report_for_ref(
-                    form.ref("destination"), uploaded_by=request.user, field="destination"
-                )
-                details = form.details()
-                if "save" not in request.POST:
-                    preview = {
-                        "explanation": explain(details.get("error_message", "")).to_dict()
-                        if details.get("error_message", "").strip()
-                        else None,
-                        "prediction": services.predict(
-                            source=source,
-                            destination=destination,
-                            guest_cpu=details["guest_cpu"],
-                            hypervisor=details["hypervisor"],
-                        ),
-                    }
-                    raise _Preview
-                record = services.migration_record(
-                    source=source,
-                    destination=destination,
-                    source_host=source.host if source.host_id else None,
-                    destination_host=destination.host if destination.host_id else None,
+            if "save" not in request.POST:
+                preview = services.migration_preview(
+                    **refs,
+                    guest_cpu=details["guest_cpu"],
+                    hypervisor=details["hypervisor"],
+                    error_message=details.get("error_message", ""),
                     submitter=request.user,
-                    **details,
                 )
-        except _Preview:
-            pass
+            else:
+                record = services.migration_record_from_refs(
+                    **refs, submitter=request.user, **details
+                )
+                return redirect("migrations_log:record-detail", pk=record.pk)
         except DumpParseError as parse_error:
             line = parse_error.line
             error = f"A pasted dump could not be decoded (line {line}): {parse_error.reason}"
         except (HostRefError, services.RecordError, ValueError) as record_error:
             error = str(record_error)
-        else:
-            return redirect("migrations_log:record-detail", pk=record.pk)
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
     return render(
         request,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
@@ -16,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus.cpuid import DumpParseError
-from cpus.services import HostRefError, report_for_ref
+from cpus.services import HostRefError
 from kbsite.api import IsOwnerOrStaffOrReadOnly
 from migrations_log import selectors, services
 from migrations_log.api import serializers
@@ -100,23 +99,12 @@ class MigrationRecordViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         try:
-            with (
-                transaction.atomic()
-            ):  # an inline dump and the record are stored together or not at all
-                source = report_for_ref(
-                    fields.pop("source"), uploaded_by=request.user, field="source"
-                )
-                destination = report_for_ref(
-                    fields.pop("destination"), uploaded_by=request.user, field="destination"
-                )
-                record = services.migration_record(
-                    source=source,
-                    destination=destination,
-                    source_host=source.host if source.host_id else None,
-                    destination_host=destination.host if destination.host_id else None,
-                    submitter=request.user,
-                    **fields,
-                )
+            record = services.migration_record_from_refs(
+                source=fields.pop("source"),
+                destination=fields.pop("destination"),
+                submitter=request.user,
+                **fields,
+            )
         except DumpParseError as error:
             return _error(error.reason, line=error.line, code="bad_dump")
         except (HostRefError, services.RecordError) as error:
