@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format worker clean
+.PHONY: run test lint format worker clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ test: $(DEV_STAMP)
 	DEBUG=0 SECRET_KEY=test-only-not-secret \
 		DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(REDIS_URL)' \
 		$(BIN)/pytest $(PYTEST_ARGS)
+
+# Full-page PNGs of the main pages into docs/screenshots/, taken by the browser tests
+# (needs PostgreSQL, Redis and /usr/bin/chromium, like `make test`).
+screenshots: $(DEV_STAMP)
+	$(BIN)/python scripts/check_services.py \
+		--database-url '$(TEST_DATABASE_URL)' --redis-url '$(REDIS_URL)'
+	DEBUG=0 SECRET_KEY=test-only-not-secret CPUKB_SCREENSHOTS=1 \
+		DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(REDIS_URL)' \
+		$(BIN)/pytest tests/e2e -q
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

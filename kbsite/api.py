@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import ProtectedError
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,6 +26,11 @@ def exception_handler(exc, context):
     names the first offending field of a validation error.  Views that build their own 4xx
     body (a dump that cannot be decoded: ``{"error", "detail", "line"}``) are left alone.
     """
+    if isinstance(exc, ProtectedError):
+        # Deleting something the ledger still points at: refuse, and say what holds it.
+        holders = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        message = f"it is still used by {', '.join(holders)}; delete or reassign those first"
+        return Response({"error": message, "code": "protected", "detail": message}, status=409)
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response

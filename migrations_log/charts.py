@@ -17,7 +17,8 @@ def confusion_svg(result) -> str:
     verdicts = [v for v in Verdict.values if any(result.matrix[v].values())] or list(Verdict.values)
     outcomes = list(Outcome.values)
     peak = max([result.matrix[v][o] for v in verdicts for o in outcomes] + [1])
-    width, height = LEFT + CELL * len(outcomes) + 10, TOP + CELL * len(verdicts) + 10
+    # Room on the right for the last rotated column labels.
+    width, height = LEFT + CELL * len(outcomes) + 120, TOP + CELL * len(verdicts) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
         f'aria-label="Predicted verdict against outcome for {escape(result.hypervisor)}" '

@@ -1,5 +1,6 @@
 """One permission table: every endpoint and method, as anonymous, another user, owner, staff."""
 
+import datetime
 import json
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from cpus import services
+from cpus.models import MatrixRun
+from migrations_log import services as ledger
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 ROLES = ("anonymous", "other", "owner", "staff")
@@ -31,7 +34,52 @@ TABLE = [
     ("GET", "/api/reports/{report}/", None, (200, 200, 200, 200)),
     ("POST", "/api/reports/", "raw", (401, 201, 201, 201)),
     ("PATCH", "/api/reports/{report}/", {}, (401, 405, 405, 405)),
-    ("DELETE", "/api/reports/{report}/", None, (401, 403, 204, 204)),
+    # The owner's report is in a ledger record: even its owner cannot delete it (409).
+    ("DELETE", "/api/reports/{report}/", None, (401, 403, 409, 409)),
+    ("DELETE", "/api/reports/{other_report}/", None, (401, 403, 403, 409)),
+    (
+        "POST",
+        "/api/compat/check",
+        {"source": {"report": "{report}"}, "destination": {"report": "{other_report}"}},
+        (200, 200, 200, 200),
+    ),
+    (
+        "POST",
+        "/api/pools/baseline",
+        {"hosts": [{"report": "{report}"}, {"report": "{other_report}"}]},
+        (200, 200, 200, 200),
+    ),
+    ("GET", "/api/matrix-runs/", None, (200, 200, 200, 200)),
+    ("POST", "/api/matrix-runs/", {"hosts": ["{host}"]}, (202, 202, 202, 202)),
+    ("GET", "/api/matrix-runs/{run}/", None, (200, 200, 200, 200)),
+    ("DELETE", "/api/matrix-runs/{run}/", None, (405, 405, 405, 405)),
+    ("GET", "/api/migrations/", None, (200, 200, 200, 200)),
+    ("GET", "/api/migrations/{record}/", None, (200, 200, 200, 200)),
+    ("GET", "/api/migrations/{record}/reevaluate", None, (200, 200, 200, 200)),
+    ("GET", "/api/migrations/accuracy", None, (200, 200, 200, 200)),
+    ("GET", "/api/migrations/contradictions", None, (200, 200, 200, 200)),
+    (
+        "POST",
+        "/api/migrations/explain-error",
+        {"message": "Host CPU does not provide required features: svm"},
+        (200, 200, 200, 200),
+    ),
+    (
+        "POST",
+        "/api/migrations/",
+        {
+            "source": {"report": "{report}"},
+            "destination": {"report": "{other_report}"},
+            "guest_cpu": "host-model",
+            "hypervisor": "kvm",
+            "outcome": "succeeded",
+            "happened_on": "2024-01-02",
+        },
+        (401, 201, 201, 201),
+    ),
+    ("PATCH", "/api/migrations/{record}/", {"notes": "checked"}, (401, 403, 200, 200)),
+    ("PUT", "/api/migrations/{record}/", {"notes": "checked"}, (401, 405, 405, 405)),
+    ("DELETE", "/api/migrations/{record}/", None, (401, 403, 204, 204)),
 ]
 
 
@@ -59,13 +107,38 @@ def test_permission_table(users, role, method, url, body, expected):
         host_name="owned-host",
         uploaded_by=users["owner"],
     )
+    other_report, _ = services.report_ingest(
+        raw=(DUMPS / "aida64_XeonE5462_Harpertown_2S_libcpuid.txt").read_bytes()
+    )
+    record = ledger.migration_record(
+        source=report,
+        destination=other_report,
+        guest_cpu="host-passthrough",
+        hypervisor="kvm",
+        outcome="refused-before-start",
+        happened_on=datetime.date(2024, 1, 1),
+        submitter=users["owner"],
+    )
+    run = MatrixRun.objects.create(selection={"hosts": [report.host.pk]}, host_ids=[report.host.pk])
+    ids = {
+        "host": report.host.pk,
+        "report": report.pk,
+        "cpu": report.cpu_model_id,
+        "other_report": other_report.pk,
+        "record": record.pk,
+        "run": run.pk,
+    }
     client = APIClient()
     if users[role] is not None:
         client.force_authenticate(users[role])
     if body == "raw":
         body = {"raw": (DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt").read_text()}
-    path = url.format(host=report.host.pk, report=report.pk, cpu=report.cpu_model_id)
-    data = None if body is None else json.dumps(body)
+    path = url.format(**ids)
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+        for key, value in ids.items():  # "{report}" placeholders become the ids (as numbers)
+            data = data.replace(f'"{{{key}}}"', str(value))
     response = client.generic(method, path, data=data, content_type="application/json")
     assert response.status_code == expected[ROLES.index(role)], response.content
     if response.status_code >= 400:
