@@ -19,10 +19,13 @@ class FeatureFilterForm(forms.Form):
         for key in ("has_feature", "lacks_feature"):
             unknown = [name for name in cleaned.get(key) or [] if TABLE.lookup(name) is None]
             if unknown:
+                # Params, not an f-string: a '%' in a user's name must not reach %-formatting.
                 self.add_error(
                     key,
-                    f"unknown feature {', '.join(unknown)} "
-                    "(Linux, QEMU and libvirt names are accepted)",
+                    forms.ValidationError(
+                        "unknown feature %(names)s (Linux, QEMU and libvirt names are accepted)",
+                        params={"names": ", ".join(unknown)},
+                    ),
                 )
         return cleaned
 

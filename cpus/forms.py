@@ -33,7 +33,14 @@ class ReportUploadForm(forms.Form):
                 f"The file is {upload.size:,} bytes; "
                 f"the limit is {settings.CPUKB_MAX_UPLOAD_BYTES:,}."
             )
-        if not cleaned.get("raw", "").strip() and upload is None:
+        raw_size = len(cleaned.get("raw", "").encode("utf-8", "surrogatepass"))
+        if raw_size > settings.CPUKB_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The pasted report is {raw_size:,} bytes; "
+                f"the limit is {settings.CPUKB_MAX_UPLOAD_BYTES:,}."
+            )
+        # A field error (e.g. a NUL byte in the pasted text) already says what is wrong.
+        if not cleaned.get("raw", "").strip() and upload is None and not self.has_error("raw"):
             raise forms.ValidationError("Paste a report or choose a file.")
         return cleaned
 

@@ -8,7 +8,7 @@ from cpus import services
 from cpus.models import RedecodeRun
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=True)
 def redecode_reports(run_id: int) -> dict:
     """Re-decode every report stored by an older decoder version (idempotent)."""
     run = RedecodeRun.objects.get(pk=run_id)
@@ -16,7 +16,7 @@ def redecode_reports(run_id: int) -> dict:
     return {"run": run.pk, "status": run.status, "done": run.done, "total": run.total}
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=True)
 def matrix_run_prepare(run_id: int) -> dict:
     """Group a run's hosts into classes and fan its tiles out as parallel tasks."""
     from cpus import matrix_runs
@@ -35,7 +35,7 @@ def matrix_run_prepare(run_id: int) -> dict:
     return {"run": run_id, "tiles": len(indexes)}
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=True)
 def matrix_run_tile(run_id: int, index: int) -> dict:
     """Compute one tile of a run (idempotent: a redelivered tile is computed again)."""
     from cpus import matrix_runs
@@ -52,7 +52,7 @@ def matrix_run_tile(run_id: int, index: int) -> dict:
     return {"run": run_id, "tile": index, "complete": complete}
 
 
-@shared_task
+@shared_task(ignore_result=True)
 def matrix_runs_sweep() -> dict:
     """Resume matrix runs whose worker died; fail those that never progress (celery beat)."""
     from cpus import matrix_runs

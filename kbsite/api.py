@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import ProtectedError
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -26,6 +28,10 @@ def exception_handler(exc, context):
     names the first offending field of a validation error.  Views that build their own 4xx
     body (a dump that cannot be decoded: ``{"error", "detail", "line"}``) are left alone.
     """
+    if isinstance(exc, Http404):  # get_object_or_404: give it the API's error shape too
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, ProtectedError):
         # Deleting something the ledger still points at: refuse, and say what holds it.
         holders = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})

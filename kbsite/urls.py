@@ -20,3 +20,7 @@ urlpatterns = [
     path("", include("cpus.urls")),
     path("", include("migrations_log.urls")),
 ]
+
+# API-shaped (JSON) answers for malformed requests and unknown URLs under /api/.
+handler400 = "kbsite.resilience.bad_request"
+handler404 = "kbsite.resilience.not_found"

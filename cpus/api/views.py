@@ -196,6 +196,15 @@ class HostReportViewSet(
             raw: str | bytes = file.read()
         else:
             raw = upload.validated_data["raw"]
+            size = len(raw.encode("utf-8", "surrogatepass"))
+            if size > limit:
+                return Response(
+                    {
+                        "error": f"the report is {size:,} bytes; the limit is {limit:,}",
+                        "line": None,
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         try:
             report, created = services.report_ingest(
                 raw=raw,

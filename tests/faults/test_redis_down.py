@@ -154,11 +154,6 @@ print(round(time.monotonic() - started, 2))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #8 finding: the first .delay() of a process with Redis down blocks ~19 s in "
-    "the result backend's reconnect loop (20 x 1 s); fix: ignore_result=True on cpus.tasks",
-)
 def test_a_fresh_process_gives_up_enqueueing_quickly_with_redis_down(redis_outage):
     with redis_outage():
         completed = subprocess.run(

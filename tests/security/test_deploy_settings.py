@@ -23,7 +23,7 @@ PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "kbsite.settings",
 }
 # What `check --deploy` still reports with PRODUCTION (issue #8): no SECURE_HSTS_PRELOAD setting.
-KNOWN_DEPLOY_WARNINGS = {"security.W021"}
+KNOWN_DEPLOY_WARNINGS: set[str] = set()
 
 
 def check_deploy() -> tuple[int, str, set[str]]:
@@ -49,11 +49,6 @@ def check_deploy() -> tuple[int, str, set[str]]:
 
 
 @pytest.mark.subprocess
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #8: settings have no SECURE_HSTS_PRELOAD (security.W021); once they do, "
-    "delete this marker and empty KNOWN_DEPLOY_WARNINGS",
-)
 def test_check_deploy_passes_with_production_settings():
     returncode, output, issues = check_deploy()
     assert returncode == 0, f"check --deploy reports {sorted(issues)}:\n{output}"
@@ -67,10 +62,5 @@ def test_check_deploy_reports_nothing_beyond_the_known_gaps():
     assert returncode == 0 or issues, output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #8: add kbsite.resilience to MIDDLEWARE and handler400/handler404 to "
-    "kbsite/urls.py (see the report); then delete this marker",
-)
 def test_resilience_is_wired_in(resilience_gaps):
     assert not resilience_gaps

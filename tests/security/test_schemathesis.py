@@ -143,42 +143,10 @@ test_served_schema_has_no_known_gaps = pytest.mark.xfail(
 )(test_served_schema_has_no_known_gaps)
 
 
-# --- Known bugs (issue #8 findings). Each has a strict-xfail test below that turns into a failure
-# once the app is fixed; then delete the test's marker and the bug's workaround in the fuzz run.
-
-
-def _query_without_known_bug_triggers(context, query):
-    """Keep the fuzz run off inputs that hit a known, reported bug (see the tests below)."""
-    if not query:
-        return query
-    query = dict(query)
-    for name in ("has_feature", "lacks_feature"):  # a '%' in a feature name: 500
-        if isinstance(query.get(name), str):
-            query[name] = query[name].replace("%", "")
-        elif isinstance(query.get(name), list):
-            query[name] = [str(v).replace("%", "") for v in query[name]]
-    query.pop("format", None)  # DRF's URL_FORMAT_OVERRIDE swallows the reports' filter: 404
-    return query
-
-
-def _is_plain_drf_404(response) -> bool:
-    """A 404 from get_object_or_404 in the bare DRF shape {"detail": ...} (known bug)."""
-    if response.status_code != 404:
-        return False
-    try:
-        return set(response.json()) == {"detail"}
-    except ValueError:
-        return False
-
-
-def response_schema_conformance_but_known_404(ctx, response, case):
-    if _is_plain_drf_404(response):
-        return None
-    return response_schema_conformance(ctx, response, case)
+# --- Bugs the fuzz run found (issue #8), fixed; these keep them fixed.
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue #8 bug: a '%' in a feature filter is a 500")
 def test_a_percent_sign_in_a_feature_filter_is_a_400(client):
     response = client.get("/api/cpu-models/", {"has_feature": "sse%"})
     assert response.status_code == 400
@@ -186,14 +154,12 @@ def test_a_percent_sign_in_a_feature_filter_is_a_400(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue #8 bug: ?format= is DRF's renderer override: 404")
 def test_the_reports_format_filter_filters(client):
     response = client.get("/api/reports/", {"format": "aida64"})
     assert response.status_code == 200
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue #8 bug: Http404 skips kbsite.api.exception_handler")
 def test_a_missing_object_is_a_404_in_the_error_shape(client):
     response = client.get("/api/cpu-models/999999999/")
     assert response.status_code == 404
@@ -204,13 +170,12 @@ def test_a_missing_object_is_a_404_in_the_error_shape(client):
 # `from_fixture` loader does not work with pytest 9: it sets Function._nodeid.)
 schema = schemathesis.openapi.from_dict(close_known_gaps(served_schema()))
 schema.app = application
-schema.hook("map_query")(_query_without_known_bug_triggers)
 
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
-    response_schema_conformance_but_known_404,
+    response_schema_conformance,
 ]
 
 
