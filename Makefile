@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format worker clean screenshots
+.PHONY: run test lint format worker clean screenshots fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ screenshots: $(DEV_STAMP)
 	DEBUG=0 SECRET_KEY=test-only-not-secret CPUKB_SCREENSHOTS=1 \
 		DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(REDIS_URL)' \
 		$(BIN)/pytest tests/e2e -q
+
+# Every parser fuzzed with random bytes and mutated real dumps at 50x the unit tests' budget.
+fuzz: $(DEV_STAMP)
+	DEBUG=1 CPUKB_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/cpuid/test_errors.py -q -k "random_bytes or mutated"
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 """Bad input is refused with a line and a reason, and nothing but DumpParseError escapes."""
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from cpus.cpuid.formats import MAX_BYTES
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 SAMPLES = sorted(p.name for p in DUMPS.iterdir() if p.name != "README.md")
+# `make fuzz` runs these parser fuzz tests with a much larger budget (CPUKB_FUZZ_EXAMPLES).
+FUZZ_EXAMPLES = int(os.environ.get("CPUKB_FUZZ_EXAMPLES", "0"))
 SMALL_SAMPLES = [name for name in SAMPLES if (DUMPS / name).stat().st_size < 25_000]
 
 
@@ -143,7 +146,9 @@ def test_qmp_error_reply_is_refused():
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=FUZZ_EXAMPLES or 300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.binary(max_size=4096))
 def test_random_bytes_give_a_result_or_a_parse_error(data):
     with contextlib.suppress(DumpParseError):
@@ -176,7 +181,9 @@ def mutated_dump(draw):
     return "\n".join(lines)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=FUZZ_EXAMPLES or 400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(mutated_dump())
 def test_mutated_real_dumps_give_a_result_or_a_parse_error(text):
     try:
