@@ -410,6 +410,8 @@ class Api:
             if body.get("line") is not None:
                 where.append("line {}".format(body["line"]))
         suffix = " ({})".format(", ".join(where)) if where else ""
+        if code == 404 and isinstance(body, dict) and body.get("code") == "no_such_endpoint":
+            return CliError(f"{message} Is {self.server} the root URL of a CPU Migration KB site?")
         if code == 404:
             return CliError(f"not found: {message}{suffix}")
         return CliError(f"the server refused the request: {message}{suffix}")

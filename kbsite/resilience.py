@@ -122,7 +122,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return error_response(
         request,
         status=404,
-        code="not_found",
-        message=f"No API endpoint or object at {request.path}.",
+        # Not "not_found" (an object that does not exist): no route matches this URL at all.
+        code="no_such_endpoint",
+        message=f"No API endpoint at {request.path}.",
         title="Not found",
     )

@@ -478,7 +478,7 @@ def test_a_url_that_is_not_the_site_root_is_explained(run_cli, kb):
     done = run_cli("check", "opteron-248", "barcelona-2344", "--server", kb.url + "/api")
 
     assert done.returncode == 3
-    assert "is " + kb.url + "/api the root URL of a CPU Migration KB site?" in done.stderr
+    assert "Is " + kb.url + "/api the root URL of a CPU Migration KB site?" in done.stderr
 
 
 @pytest.mark.subprocess
