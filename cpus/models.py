@@ -210,6 +210,8 @@ class Host(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="host_name_unique_per_owner")
         ]
+        # API references name hosts without their owner ({"host": "name"}).
+        indexes = [models.Index(fields=["name"], name="host_name_idx")]
 
     def __str__(self) -> str:
         return self.name

@@ -326,11 +326,13 @@ def host_set_tags(*, host: Host, tags: list[str]) -> None:
 
 
 class HostRefError(ValueError):
-    """A reference to a host, report or CPU model that does not resolve."""
+    """A reference to a host, report or CPU model that does not resolve.  ``not_found``: nothing
+    has that id or name (the API answers 404); otherwise the reference is unusable (400)."""
 
-    def __init__(self, message: str, field: str = ""):
+    def __init__(self, message: str, field: str = "", *, not_found: bool = False):
         super().__init__(message)
         self.field = field
+        self.not_found = not_found
 
 
 def _host_by_ref(value, user) -> Host | None:
@@ -388,5 +390,5 @@ def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = 
         cpu_model = CpuModel.objects.filter(pk=value).first()
         report = cpu_model_report(cpu_model) if cpu_model else None
     if report is None:
-        raise HostRefError(f"no {kind.replace('_', ' ')} {value!r}", field)
+        raise HostRefError(f"no {kind.replace('_', ' ')} {value!r}", field, not_found=True)
     return report

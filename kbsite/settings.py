@@ -91,6 +91,12 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 
 DATABASES = {"default": env_database("DATABASE_URL", BASE_DIR / "var" / "cpukb.sqlite3")}
+# Keep a worker's connection between requests (opening one costs PostgreSQL a fork and an
+# authentication: it was most of an API request's time); 0 closes it after every request.
+# The health check before each request's first query replaces a connection that died, e.g.
+# after PostgreSQL restarted, so the site recovers without a restart.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery (the app itself is configured in kbsite/celery.py) -------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -10,7 +13,7 @@ from rest_framework.response import Response
 
 from cpus import selectors, services
 from cpus.cpuid import DecodedDump, DumpParseError, baseline, compat, export
-from cpus.cpuid.baseline import host_view
+from cpus.cpuid.baseline import HostView, host_view
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
 REF_HELP = '{"host": id or name}, {"report": id}, {"cpu_model": id} or {"raw": "<dump text>"}'
@@ -24,7 +27,16 @@ class RefField(serializers.JSONField):
         return data
 
 
-class CheckInput(serializers.Serializer):
+class _SharedFieldsSerializer(serializers.Serializer):
+    """A serializer whose fields are shallow copies of the declared ones.  DRF deep-copies every
+    declared field for every instance (a third of a compatibility check's time); these fields
+    hold no per-request state but the binding, which each copy gets for itself."""
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+class CheckInput(_SharedFieldsSerializer):
     source = RefField(help_text=REF_HELP)
     destination = RefField(help_text=REF_HELP)
     guest_cpu = serializers.CharField(
@@ -37,7 +49,7 @@ class CheckInput(serializers.Serializer):
     names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
 
 
-class BaselineInput(serializers.Serializer):
+class BaselineInput(_SharedFieldsSerializer):
     hosts = serializers.ListField(
         child=RefField(), min_length=1, max_length=5000, help_text=f"Each: {REF_HELP}"
     )
@@ -64,15 +76,44 @@ def _error(
 
 
 def host_views(refs: list[tuple[str, dict]], user):
-    """(field, ref) pairs -> HostViews; inline dumps are decoded, not stored (a query)."""
+    """(field, ref) pairs -> HostViews; inline dumps are decoded, not stored (a query).
+
+    Host references (the common case) are resolved together in one query; the others (report,
+    CPU model, raw dump) one by one through the catalog's services."""
+    host_values = [
+        ref["host"] for _, ref in refs if "host" in ref and type(ref["host"]) in (int, str)
+    ]
+    by_host = selectors.host_views_by_ref(host_values, user) if host_values else {}
     views = []
     for field, ref in refs:
+        value = ref.get("host")
+        if type(value) in (int, str) and value in by_host:
+            view = by_host[value]
+            if isinstance(view, services.HostRefError):
+                raise services.HostRefError(str(view), field, not_found=view.not_found)
+            views.append(view)
+            continue
         resolved = services.report_for_ref(ref, uploaded_by=user, field=field, store_raw=False)
         if isinstance(resolved, DecodedDump):
             views.append(host_view(resolved, f"inline dump ({field})"))
         else:
             views.append(selectors.report_host_view(resolved))
     return views
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked(source, destination, guest_cpu, hypervisor, vocabulary) -> compat.Verdict:
+    return compat.check(source, destination, guest_cpu, hypervisor, vocabulary=vocabulary)
+
+
+def checked(source, destination, guest_cpu: str, hypervisor: str, vocabulary: str):
+    """compat.check, remembered per process: the engine is a pure function of the two
+    HostViews (identity, masks, warnings, label) and the options, so a repeated question about
+    unchanged hosts gets the same answer without being worked out again.  A host that gets a new
+    report is a different HostView, hence a new question.  Inline dumps are not remembered."""
+    if isinstance(source, HostView) and isinstance(destination, HostView):
+        return _checked(source, destination, guest_cpu, hypervisor, vocabulary)
+    return compat.check(source, destination, guest_cpu, hypervisor, vocabulary=vocabulary)
 
 
 CHECK_EXAMPLE = OpenApiExample(
@@ -118,17 +159,17 @@ def compat_check(request):
         source, destination = host_views(
             [("source", fields["source"]), ("destination", fields["destination"])], request.user
         )
-        verdict = compat.check(
+        verdict = checked(
             source,
             destination,
             fields["guest_cpu"],
             fields["hypervisor"],
-            vocabulary=_vocabulary(fields["names"]),
+            _vocabulary(fields["names"]),
         )
     except DumpParseError as error:
         return _error(error.reason, line=error.line)
     except services.HostRefError as error:
-        return _error(str(error), field=error.field, status=404 if "no " in str(error) else 400)
+        return _error(str(error), field=error.field, status=404 if error.not_found else 400)
     except compat.GuestCpuError as error:
         return _error(str(error), field="guest_cpu")
     return Response(verdict.to_dict())
@@ -179,7 +220,7 @@ def pool_baseline(request):
     except DumpParseError as error:
         return _error(error.reason, line=error.line)
     except services.HostRefError as error:
-        return _error(str(error), field=error.field, status=404 if "no " in str(error) else 400)
+        return _error(str(error), field=error.field, status=404 if error.not_found else 400)
     pool = baseline.compute(views)
     body = pool.to_dict(_vocabulary(fields["names"]))
     body["exports"] = export.all_exports(pool)
