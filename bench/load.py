@@ -1,7 +1,7 @@
 """HTTP load on the whole stack: the compatibility check and the catalog list against the floor.
 
     python bench/load.py [--json] [--clients 50] [--duration 15] [--workers N]
-                         [--database-url URL | --url http://127.0.0.1:8000]
+                         [--verdict-cache N] [--database-url URL | --url http://127.0.0.1:8000]
 
 Without ``--url`` it starts the stack itself on a free port of 127.0.0.1: ``manage.py migrate``
 and ``seed_catalog`` on a fresh SQLite file (or on ``--database-url``; a missing PostgreSQL
@@ -22,7 +22,9 @@ seconds each, so a noisy neighbour weighs on all of them alike:
 - ``GET /api/cpu-models/``: the first page of the catalog (50 CPU models).
 
 Prints requests per second, p50 and p99 latency and the ratio of each endpoint's throughput to
-the floor's (target for the check: >= 0.80); ``--json`` prints one object instead.
+the floor's (target for the check: >= 0.80) and to DRF's; ``--json`` prints one object instead.
+``--verdict-cache 0`` starts the stack with ``CPUKB_VERDICT_CACHE=0``: every check is worked
+out by the engine instead of being remembered (the cost of a question never asked before).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Result:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    def to_dict(self, floor_rps: float) -> dict:
+    def to_dict(self, floor_rps: float, drf_rps: float) -> dict:
         return {
             "method": self.method,
             "path": self.path,
@@ -90,6 +92,7 @@ class Result:
             "p99_ms": round(self.percentile(0.99), 2),
             "mean_ms": round(statistics.fmean(self.latencies_ms), 2) if self.latencies_ms else None,
             "ratio_to_floor": round(self.rps / floor_rps, 3) if floor_rps else None,
+            "ratio_to_drf_floor": round(self.rps / drf_rps, 3) if drf_rps else None,
             **({"error_sample": self.error_sample} if self.error_sample else {}),
         }
 
@@ -213,6 +216,11 @@ def start_stack(args, workdir: Path) -> tuple[str, subprocess.Popen]:
         "LOG_LEVEL": "WARNING",
         "CPUKB_THROTTLE_ANON_WRITES": "100000000/s",
         "CPUKB_THROTTLE_USER_WRITES": "100000000/s",
+        **(
+            {"CPUKB_VERDICT_CACHE": str(args.verdict_cache)}
+            if args.verdict_cache is not None
+            else {}
+        ),
     }
     (workdir / "static").mkdir(exist_ok=True)
     python = sys.executable
@@ -283,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--verdict-cache",
+        type=int,
+        help="CPUKB_VERDICT_CACHE of the stack this script starts (0: every check is worked "
+        "out afresh; default: the app's)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
@@ -300,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
                     "started_by_bench": True,
                     "server": f"gunicorn, {args.workers} sync workers",
                     "database": urlsplit(database).scheme or database,
+                    "verdict_cache": "app default"
+                    if args.verdict_cache is None
+                    else args.verdict_cache,
                 }
             body = CHECK_BODY
             probe = _one_request(
@@ -326,13 +343,13 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     server.kill()
 
-    floor = results[0].rps
+    floor, drf_floor = results[0].rps, results[1].rps
     report = {
         "machine": machine(),
         "stack": stack,
         "clients": args.clients,
         "duration_s": args.duration,
-        "endpoints": {r.name: r.to_dict(floor) for r in results},
+        "endpoints": {r.name: r.to_dict(floor, drf_floor) for r in results},
         "target_check_ratio": TARGET_RATIO,
     }
     check_ratio = report["endpoints"]["compat_check"]["ratio_to_floor"] or 0.0
@@ -346,13 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.duration:g} s per endpoint; stack: {json.dumps(stack)}")
     print(
         f"{'endpoint':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs floor':>9}"
+        f" {'vs DRF':>7}"
     )
     for r in results:
-        row = r.to_dict(floor)
+        row = r.to_dict(floor, drf_floor)
         print(
             f"{r.method + ' ' + r.path:<24} {row['requests_per_second']:>9,.1f} "
             f"{row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['errors']:>7} "
-            f"{row['ratio_to_floor']:>9.2f}"
+            f"{row['ratio_to_floor']:>9.2f} {row['ratio_to_drf_floor']:>7.2f}"
         )
         if r.error_sample:
             print(f"    first error: {r.error_sample}")

@@ -118,6 +118,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
 }
 # Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
+# Verdicts of /api/compat/check remembered per web process (cpus/api/compat.py); 0: none.
+CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)
 CPUKB_MATRIX_TILE_PAIRS = env_int("CPUKB_MATRIX_TILE_PAIRS", 4_000_000, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CPUKB_TASK_TIME_LIMIT", 660, minimum=1)
@@ -228,6 +230,11 @@ SPECTACULAR_SETTINGS = {
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents its 4xx answers in the one error shape (kbsite/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kbsite.openapi.document_error_responses",
+    ],
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -101,7 +102,7 @@ def host_views(refs: list[tuple[str, dict]], user):
     return views
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=settings.CPUKB_VERDICT_CACHE)
 def _checked(source, destination, guest_cpu, hypervisor, vocabulary) -> compat.Verdict:
     return compat.check(source, destination, guest_cpu, hypervisor, vocabulary=vocabulary)
 
@@ -110,7 +111,8 @@ def checked(source, destination, guest_cpu: str, hypervisor: str, vocabulary: st
     """compat.check, remembered per process: the engine is a pure function of the two
     HostViews (identity, masks, warnings, label) and the options, so a repeated question about
     unchanged hosts gets the same answer without being worked out again.  A host that gets a new
-    report is a different HostView, hence a new question.  Inline dumps are not remembered."""
+    report is a different HostView, hence a new question.  Inline dumps are not remembered.
+    ``CPUKB_VERDICT_CACHE`` sets how many answers a process keeps (0: none)."""
     if isinstance(source, HostView) and isinstance(destination, HostView):
         return _checked(source, destination, guest_cpu, hypervisor, vocabulary)
     return compat.check(source, destination, guest_cpu, hypervisor, vocabulary=vocabulary)

@@ -191,9 +191,11 @@ class HostSerializer(serializers.ModelSerializer):
         help_text="Id of the host's current report.",
     )
     cpu_model = CpuModelBriefSerializer(
-        source="current_report.cpu_model", read_only=True, default=None
+        source="current_report.cpu_model", read_only=True, default=None, allow_null=True
     )
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner = serializers.CharField(
+        source="owner.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Host

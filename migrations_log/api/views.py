@@ -192,7 +192,7 @@ class MigrationRecordViewSet(
         "predicted blocked but succeeded. Each is a lead to improve the engine.",
         responses=serializers.MigrationRecordSerializer(many=True),
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def contradictions(self, request):
         records = services.contradictions(self.filter_queryset(self.get_queryset()))
         return Response(

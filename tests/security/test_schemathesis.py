@@ -3,13 +3,8 @@
 Every operation of /api/schema/ gets a bounded number of generated requests (positive and
 negative), sent with a token so writes get past authentication. No answer may be a 5xx, every
 status code must be documented for its operation, and every body must match its schema.
-
-The schema as served has known gaps (issue #8, see KNOWN_GAPS): until the app documents them,
-`close_known_gaps` adds them to the loaded copy, and `test_served_schema_has_no_known_gaps`
-(strict xfail) starts failing the day the app fixes them, so the patch can then be deleted.
+The schema is used as served: the app documents every 4xx answer (kbsite/openapi.py).
 """
-
-import copy
 
 import pytest
 import schemathesis
@@ -25,42 +20,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from kbsite.openapi import error_statuses
 from kbsite.wsgi import application
 
-WRITES = {"post", "put", "patch", "delete"}
 
-# The body of every 4xx answer (docs/api.md, kbsite/api.py); views that refuse a dump add "line".
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "code": {"type": "string"},
-        "detail": {},
-        "field": {"type": "string"},
-        "line": {"type": ["integer", "null"]},
-    },
-}
-ERROR_DESCRIPTIONS = {
-    "400": "Invalid input (query, body or dump); nothing is stored.",
-    "401": "Missing, unknown or revoked token.",
-    "403": "Authenticated but not allowed (not the owner, not staff).",
-    "404": "No such object.",
-    "409": "The object is still referenced (a ledger record holds the host or report).",
-    "415": "Unsupported request body media type.",
-    "429": "Too many writes (CPUKB_THROTTLE_*_WRITES).",
-}
-
-
-def _error_statuses(path: str, method: str, operation: dict) -> list[str]:
-    statuses = ["400", "401"]
-    if "{" in path or "requestBody" in operation:
-        statuses.append("404")  # a missing object, or a host/report named in the body
-    if method in WRITES:
-        statuses += ["403", "415", "429"]
-    if method == "delete":
-        statuses.append("409")
-    return statuses
+def served_schema() -> dict:
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
 
 
 def _missing_error_responses(raw: dict) -> list[str]:
@@ -68,7 +35,7 @@ def _missing_error_responses(raw: dict) -> list[str]:
         f"{method.upper()} {path} {status}"
         for path, operations in raw["paths"].items()
         for method, operation in operations.items()
-        for status in _error_statuses(path, method, operation)
+        for status in error_statuses(path, method, operation)
         if status not in operation.get("responses", {})
     ]
 
@@ -83,64 +50,25 @@ def _host_fields_not_nullable(raw: dict) -> list[str]:
 
 
 def _contradictions_paginated(raw: dict) -> list[str]:
-    ok = raw["paths"]["/api/migrations/contradictions/"]["get"]["responses"]["200"]
-    schema = ok["content"]["application/json"]["schema"]
-    return [] if schema.get("type") == "array" else ["contradictions documented as paginated"]
+    operation = raw["paths"]["/api/migrations/contradictions/"]["get"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    gaps = [] if schema.get("type") == "array" else ["contradictions documented as paginated"]
+    if any(p["name"] in ("limit", "offset") for p in operation.get("parameters", [])):
+        gaps.append("contradictions document limit/offset they do not honour")
+    return gaps
 
 
-KNOWN_GAPS = (_missing_error_responses, _host_fields_not_nullable, _contradictions_paginated)
-
-
-def close_known_gaps(raw: dict) -> dict:
-    """The schema the API really honours: the served one plus what KNOWN_GAPS detects."""
-    schema = copy.deepcopy(raw)
-    schema["components"]["schemas"].setdefault("Error", ERROR_SCHEMA)
-    for path, operations in schema["paths"].items():
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            for status in _error_statuses(path, method, operation):
-                responses.setdefault(
-                    status,
-                    {
-                        "description": ERROR_DESCRIPTIONS[status],
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
-                )
-    host = schema["components"]["schemas"]["Host"]["properties"]
-    host["owner"]["nullable"] = True
-    if "$ref" in host["cpu_model"] or "allOf" in host["cpu_model"]:
-        ref = host["cpu_model"].get("$ref") or host["cpu_model"]["allOf"][0]["$ref"]
-        host["cpu_model"] = {"allOf": [{"$ref": ref}], "nullable": True, "readOnly": True}
-    contradictions = schema["paths"]["/api/migrations/contradictions/"]["get"]
-    for name in ("limit", "offset"):
-        contradictions["parameters"] = [
-            p for p in contradictions.get("parameters", []) if p["name"] != name
-        ]
-    contradictions["responses"]["200"]["content"]["application/json"]["schema"] = {
-        "type": "array",
-        "items": {"$ref": "#/components/schemas/MigrationRecord"},
-    }
-    return schema
-
-
-def served_schema() -> dict:
-    response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert response.status_code == 200
-    return response.json()
-
-
-def test_served_schema_has_no_known_gaps():
-    gaps = [gap for detect in KNOWN_GAPS for gap in detect(served_schema())]
+def test_served_schema_documents_what_the_api_answers():
+    """Gaps the first fuzz runs found (issue #8), fixed in the app; this keeps them fixed."""
+    raw = served_schema()
+    detectors = (_missing_error_responses, _host_fields_not_nullable, _contradictions_paginated)
+    gaps = [gap for detect in detectors for gap in detect(raw)]
     assert not gaps, f"{len(gaps)} gaps, e.g. {gaps[:3]}"
-
-
-test_served_schema_has_no_known_gaps = pytest.mark.xfail(
-    reason="issue #8: the app does not document its 4xx answers yet (kbsite/api.py hook); when "
-    "this passes, delete close_known_gaps and KNOWN_GAPS",
-    strict=True,
-)(test_served_schema_has_no_known_gaps)
+    assert raw["components"]["schemas"]["Error"]["required"] == ["error"]
+    check = raw["paths"]["/api/compat/check"]["post"]["responses"]
+    assert check["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
 
 
 # --- Bugs the fuzz run found (issue #8), fixed; these keep them fixed.
@@ -168,7 +96,7 @@ def test_a_missing_object_is_a_404_in_the_error_shape(client):
 
 # Loaded at collection: generating the schema reads no database. (schemathesis's lazy
 # `from_fixture` loader does not work with pytest 9: it sets Function._nodeid.)
-schema = schemathesis.openapi.from_dict(close_known_gaps(served_schema()))
+schema = schemathesis.openapi.from_dict(served_schema())
 schema.app = application
 
 CHECKS = [
