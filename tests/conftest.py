@@ -5,11 +5,24 @@ SECRET_KEY, DATABASE_URL=$TEST_DATABASE_URL and REDIS_URL). Tests that need Redi
 worker fail, never skip, when REDIS_URL is missing: see tests/kbsite/conftest.py.
 """
 
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import override_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CELERY_WORKER = [
+    sys.executable, "-m", "celery", "-A", "kbsite", "worker", "--pool=solo",
+    "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,3 +38,43 @@ def _static_files_without_collectstatic() -> Iterator[None]:
     }
     with override_settings(STORAGES=storages):
         yield
+
+
+def _worker_database_url() -> str:
+    """DATABASE_URL of the test database pytest-django created (a worker must use it)."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.fixture
+def spawn_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """``spawn_worker(**env)`` starts a real ``celery worker`` (solo pool) on the test database,
+    with extra environment variables; its stderr is in ``process.log_path``.  Every worker is
+    killed, with its process group, at the end.  Suites wrap this in their own fixture to purge
+    the queue they use first."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env: str) -> subprocess.Popen:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                CELERY_WORKER,
+                cwd=ROOT,
+                env={
+                    **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+                    "DATABASE_URL": _worker_database_url(),
+                    **env,
+                },
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+        process.log_path = log_path
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)

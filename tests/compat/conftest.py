@@ -1,25 +1,14 @@
 """Fixtures for matrix-run tests: a real Celery worker in its own process, which can be killed."""
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _test_database_url() -> str:
-    """DATABASE_URL of the test database pytest-django created (the worker must use it)."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 @pytest.fixture
@@ -33,45 +22,15 @@ def purge_queue():
 
 
 @pytest.fixture
-def worker_process(purge_queue):
+def worker_process(purge_queue, spawn_worker):
     """Start real `celery worker` processes on demand; every one is killed at the end."""
-    started: list[subprocess.Popen] = []
 
     def start(tile_pairs: int = 4_000_000) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DATABASE_URL": _test_database_url(),
-            "CPUKB_MATRIX_TILE_PAIRS": str(tile_pairs),
-            "CPUKB_BROKER_VISIBILITY_TIMEOUT": "5",
-        }
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kbsite",
-                "worker",
-                "--pool=solo",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+        return spawn_worker(
+            CPUKB_MATRIX_TILE_PAIRS=str(tile_pairs), CPUKB_BROKER_VISIBILITY_TIMEOUT="5"
         )
-        started.append(process)
-        return process
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    return start
 
 
 @pytest.fixture

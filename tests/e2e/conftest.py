@@ -12,17 +12,13 @@ emptied the tables.
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,14 +128,8 @@ def demo_pool() -> dict:
     return hosts
 
 
-def _test_database_url() -> str:
-    """DATABASE_URL of the test database pytest-django created (the worker must use it)."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-
-
 @pytest.fixture
-def celery_worker(live_server) -> Iterator[Callable[[], subprocess.Popen]]:
+def celery_worker(live_server, spawn_worker) -> Iterator[Callable[[], subprocess.Popen]]:
     """`celery_worker()` starts a real `celery worker` on the test database; it is killed (its
     whole process group) at the end. The queue is purged first, so tasks enqueued by this test
     before the worker starts wait for it, and nothing from an earlier run is picked up.
@@ -152,40 +142,10 @@ def celery_worker(live_server) -> Iterator[Callable[[], subprocess.Popen]]:
     started: list[subprocess.Popen] = []
 
     def start() -> subprocess.Popen:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kbsite",
-                "worker",
-                "--pool=solo",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env={
-                **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-                "DATABASE_URL": _test_database_url(),
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        started.append(process)
-        return process
+        started.append(spawn_worker())
+        return started[-1]
 
     yield start
-    crashed = []
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # it stopped by itself: say why
-            crashed.append(process.stderr.read().decode(errors="replace"))
-        process.wait(timeout=30)
-        process.stderr.close()
+    crashed = [p.log_path.read_text(errors="replace") for p in started if p.poll() is not None]
     queue.delete("celery", "unacked", "unacked_index")
     assert not crashed, f"the celery worker stopped by itself:\n{crashed[0]}"

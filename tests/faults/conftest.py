@@ -8,7 +8,6 @@ leaves the services down for the rest of the suite (or for anyone else using the
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -283,31 +282,7 @@ def purge_queue(needs_redis) -> Iterator[None]:
 
 
 @pytest.fixture
-def worker_process(purge_queue, tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
+def worker_process(purge_queue, spawn_worker) -> Callable[[], subprocess.Popen]:
     """Start real `celery worker` processes on demand (the isolated Redis database, the test
     database); every one is killed at the end. Their stderr is in `process.log_path`."""
-    started: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "kbsite", "worker", "--pool=solo",
-                "--loglevel=WARNING", "--without-gossip", "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=isolated_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=log_path.open("w"),
-            start_new_session=True,
-        )  # fmt: skip
-        process.log_path = log_path
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    return lambda: spawn_worker(REDIS_URL=isolated_redis_url())
