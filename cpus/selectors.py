@@ -148,10 +148,11 @@ def cpu_model_report(cpu_model: CpuModel) -> HostReport | None:
 # --- The compatibility check's hot path -------------------------------------------------------
 #
 # ``POST /api/compat/check`` and ``/api/pools/baseline`` mostly name hosts.  Resolving each
-# through the ORM cost three queries and ~5 ms of query compilation per host; this resolves every
-# host reference of a request in one indexed query over the host, its current report and that
-# report's feature set, and builds the HostViews from the rows.  The answers are the ORM path's
-# (tests/cpus/test_host_views.py compares the two).
+# through the ORM took three queries per host (6 ms on the CI machine, mostly the ORM building
+# them); this resolves every host reference of a request in one indexed query over the host, its
+# current report and that report's feature set (one per 500 names or ids), and builds the
+# HostViews from the rows.  The answers are the ORM path's, except that a host sharing another's
+# report is labelled with its own name (tests/cpus/test_host_refs.py compares the two).
 
 _HOST_VIEW_COLUMNS = (
     ("host", "id"),
