@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format worker clean screenshots fuzz
+.PHONY: run test lint format worker clean screenshots fuzz load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ screenshots: $(DEV_STAMP)
 # Every parser fuzzed with random bytes and mutated real dumps at 50x the unit tests' budget.
 fuzz: $(DEV_STAMP)
 	DEBUG=1 CPUKB_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/cpuid/test_errors.py -q -k "random_bytes or mutated"
+
+# HTTP load on gunicorn + PostgreSQL (docs/performance.md); LOAD_DATABASE_URL is created and
+# seeded when missing, and kept for the next run.
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cpukb_load
+load: $(DEV_STAMP)
+	$(BIN)/python bench/load.py --database-url '$(LOAD_DATABASE_URL)'
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
