@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from types import SimpleNamespace
 
 from django.db import connection
 from django.db.models import Count, QuerySet
@@ -100,8 +101,9 @@ def compare_feature_sets(
     }
 
 
-def report_identity(report: HostReport):
-    """The decoded identity of a stored report, without decoding its raw text again."""
+def report_identity(report: HostReport | SimpleNamespace):
+    """The decoded identity of a stored report (or of its fields), without decoding its raw text
+    again."""
     from cpus.cpuid import Identity
 
     return Identity(
@@ -207,7 +209,6 @@ def _host_rows(by: str, values: list) -> list[tuple]:
 
 
 def _row_host_view(row: tuple):
-    from cpus.cpuid import Identity
     from cpus.cpuid.baseline import HostView
 
     (
@@ -216,20 +217,20 @@ def _row_host_view(row: tuple):
     ) = row  # fmt: skip
     if isinstance(warnings, str):  # SQLite hands JSON back as text
         warnings = json.loads(warnings)
+    report_fields = SimpleNamespace(
+        vendor=vendor,
+        family=family,
+        model=model,
+        stepping=stepping,
+        signature=signature,
+        brand=brand,
+        phys_bits=phys_bits,
+        virt_bits=virt_bits,
+        in_vm=bool(in_vm),
+        hypervisor_vendor=hypervisor_vendor,
+    )
     return HostView(
-        identity=Identity(
-            vendor=vendor,
-            family=family,
-            model=model,
-            stepping=stepping,
-            signature=int(signature, 16) if signature else None,
-            brand=brand,
-            brand_raw=brand,
-            phys_bits=phys_bits,
-            virt_bits=virt_bits,
-            in_vm=bool(in_vm),
-            hypervisor_vendor=hypervisor_vendor or None,
-        ),
+        identity=report_identity(report_fields),
         feature_mask=int(mask, 16),
         unknown_mask=int(unknown_mask, 16),
         absent_means_unknown=bool(absent),
