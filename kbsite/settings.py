@@ -117,9 +117,9 @@ else:
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
 }
-# Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
 # Verdicts of /api/compat/check remembered per web process (cpus/api/compat.py); 0: none.
 CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)
+# Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
 CPUKB_MATRIX_TILE_PAIRS = env_int("CPUKB_MATRIX_TILE_PAIRS", 4_000_000, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CPUKB_TASK_TIME_LIMIT", 660, minimum=1)
