@@ -209,33 +209,24 @@ def _host_rows(by: str, values: list) -> list[tuple]:
 
 
 def _row_host_view(row: tuple):
+    """A HostView from one row of ``_host_view_sql`` (columns in ``_HOST_VIEW_COLUMNS`` order)."""
     from cpus.cpuid.baseline import HostView
 
-    (
-        _host_id, name, _owner_id, _report_id, vendor, family, model, stepping, signature, brand,
-        phys_bits, virt_bits, in_vm, hypervisor_vendor, warnings, mask, unknown_mask, absent,
-    ) = row  # fmt: skip
-    if isinstance(warnings, str):  # SQLite hands JSON back as text
-        warnings = json.loads(warnings)
-    report_fields = SimpleNamespace(
-        vendor=vendor,
-        family=family,
-        model=model,
-        stepping=stepping,
-        signature=signature,
-        brand=brand,
-        phys_bits=phys_bits,
-        virt_bits=virt_bits,
-        in_vm=bool(in_vm),
-        hypervisor_vendor=hypervisor_vendor,
-    )
+    tables: dict[str, dict] = {"host": {}, "report": {}, "feature_set": {}}
+    for (alias, column), value in zip(_HOST_VIEW_COLUMNS, row, strict=True):
+        tables[alias][column] = value
+    report = SimpleNamespace(**tables["report"])
+    report.in_vm = bool(report.in_vm)  # SQLite hands booleans back as 0/1
+    if isinstance(report.warnings, str):  # and JSON as text
+        report.warnings = json.loads(report.warnings)
+    feature_set = tables["feature_set"]
     return HostView(
-        identity=report_identity(report_fields),
-        feature_mask=int(mask, 16),
-        unknown_mask=int(unknown_mask, 16),
-        absent_means_unknown=bool(absent),
-        warnings=tuple(warnings),
-        label=name,
+        identity=report_identity(report),
+        feature_mask=int(feature_set["mask"], 16),
+        unknown_mask=int(feature_set["unknown_mask"], 16),
+        absent_means_unknown=bool(feature_set["absent_means_unknown"]),
+        warnings=tuple(report.warnings),
+        label=tables["host"]["name"],
     )
 
 
