@@ -2,69 +2,91 @@
 
 ``check(source, destination, guest_cpu, hypervisor)`` answers for one guest CPU configuration:
 
-``host-passthrough``   the guest sees S's CPU (every CPU feature S shows, invtsc included);
+``host-passthrough``   the guest sees S's CPU as the hypervisor passes it through (on KVM QEMU's
+                       ``-cpu host``: migratable features only unless ``migratable=off`` or
+                       ``+invtsc``; options ``phys-bits=N``, ``host-phys-bits=off``,
+                       ``tsc-frequency=N``);
 ``host-model``         S's migratable, virtualisable features through a named model;
 a named model          ``Opteron_G2,-rdtscp``, ``Penryn,+popcnt``, ``libvirt:Penryn``, an EVC key
-                       (``intel-penryn``) or ``x86-64-v2``, with ``+f``/``-f``/``f=on|off`` and
-                       ``phys-bits=N``;
+                       (``intel-penryn``) or ``x86-64-v2``, with ``+f``/``-f``/``f=on|off``,
+                       ``phys-bits=N``, ``vendor=GenuineIntel|AuthenticAMD``, ``tsc-frequency=N``;
 ``baseline``           the pool baseline (``pool=``, default {S, D}): on KVM and Hyper-V the fitted
                        QEMU model, on VMware the highest EVC mode of S's vendor in the pool.
+
+What each configuration shows the guest, and every non-feature rule, is the hypervisor's policy:
+one module per hypervisor in ``cpus.cpuid.policies`` (``kvm``, ``vmware``, ``hyperv``), each rule
+a small function whose docstring names its source.  This module adds what all share: the feature
+masks (guest features D lacks, or S lacks for a named model), the XSAVE state components, the
+report quality, VMware EVC admission and Hyper-V compatibility-mode reasons, the level and the
+suggestion.
 
 Every reason has an axis, a severity (``info``, ``warning``, ``blocker``), a message and the
 features it is about (canonical Linux names unless ``vocabulary`` says otherwise).  The verdict
 is ``blocked`` with any blocker, else ``risky`` with any warning, else ``safe-with-model`` when the
 guest runs a named model (safe provided the guest uses exactly ``guest_model``), else ``safe``.
-docs/compatibility.md states every rule and why.
-
-Hypervisor policies (section 3 of the doc): on VMware a host must be masked down to the guest's
-EVC mode by its hardware assist (``assists`` axis: no assist, or one that cannot hide the
-features, blocks); on Hyper-V ``hyperv_compatibility`` applies processor compatibility mode's
-documented hidden list; on KVM an info reason says CPUID is virtualised, so no assist is needed.
+docs/compatibility.md states every rule, its severity and its source.
 
 The verdict level is a function of three mask facts (guest features D lacks, guest features D's
-report cannot show, guest features S lacks) and of a few per-host attributes (``HostAttrs``);
-``matrix`` evaluates the same ``axis_reasons`` over those attributes, so both always agree.
+report cannot show, guest features S lacks) and of per-host and per-guest attributes
+(``HostAttrs``, ``GuestAttrs``); ``matrix`` evaluates the same ``axis_reasons`` over those
+attributes, so both always agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import NamedTuple
 
 from . import assists as hw_assists
 from . import baseline as pool_baseline
-from . import guest_models
+from . import guest_models, policies
 from .baseline import (
-    GUEST_VISIBLE,
-    HOST_ONLY,
-    INVTSC,
-    KVM_EMULATED,
-    NON_MIGRATABLE,
-    NOT_VIRTUALISED,
-    QEMU_DEFAULT_PHYS_BITS,
-    VMX_SVM,
-    XSAVE_STATE,
+    XSAVE_COMPONENTS,
     EvcAdmission,
     HostView,
-    assist_masks,
     evc_admission,
     evc_admission_message,
-    host_assists,
     host_name,
     host_view,
     names,
 )
-from .guest_models import GuestModel
+from .policies.base import (
+    BASELINE,
+    HOST_MODEL,
+    MODEL,
+    PASSTHROUGH,
+    TSC_SCALE,
+    GuestAttrs,
+    GuestCpu,
+    HostAttrs,
+    Reason,
+    ResolvedGuest,
+    vendor_name,
+)
+from .policies.hyperv import CLASSIC_MODES, COMPATIBILITY_MODES, hyperv_hidden, hyperv_newer_mask
 from .result import DecodedDump
 from .table import TABLE
 
+__all__ = [
+    "BASELINE",
+    "HOST_MODEL",
+    "MODEL",
+    "PASSTHROUGH",
+    "TSC_SCALE",
+    "GuestAttrs",
+    "GuestCpu",
+    "HostAttrs",
+    "Reason",
+    "ResolvedGuest",
+    "hyperv_newer_mask",
+]
+
 # Bump when a change to the rules can change a verdict: the ledger stores it with each prediction.
-ENGINE_VERSION = "1.1"
+ENGINE_VERSION = "2.0"
 LEVELS = ("safe", "safe-with-model", "risky", "blocked")
 SEVERITIES = ("info", "warning", "blocker")
-HYPERVISORS = ("kvm", "vmware", "hyperv")
+# Every list of hypervisors reads the policy registry.
+HYPERVISORS = policies.HYPERVISORS
 AXES = (
     "features",
     "vendor",
@@ -76,93 +98,89 @@ AXES = (
     "identity",
     "report",
 )
-# Hyper-V processor compatibility modes check() models (docs/assists.md); "dynamic" (Windows
-# Server 2025) depends on the whole cluster and has no fixed list.
-HYPERV_COMPATIBILITY = ("2008r2", "standard")
-PASSTHROUGH = "host-passthrough"
-HOST_MODEL = "host-model"
-MODEL = "model"
-BASELINE = "baseline"
-TSC_SCALE = TABLE.by_name["tsc_scale"].mask
-_VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
+# Hyper-V processor compatibility modes: the classic "2008r2" and "standard" lists, and the
+# dynamic mode (Windows Server 2025), whose guest sees the pool's common features.
+HYPERV_COMPATIBILITY = COMPATIBILITY_MODES
+_VENDORS = {
+    "genuineintel": "GenuineIntel",
+    "authenticamd": "AuthenticAMD",
+    "hygongenuine": "HygonGenuine",
+}
+_ON = ("on", "true", "yes")
+_OFF = ("off", "false", "no")
 
 
 class GuestCpuError(ValueError):
     """A guest CPU string that names no model or feature we know."""
 
 
-class Reason(NamedTuple):
-    """One finding: which axis, how bad (info, warning, blocker), why, and which features."""
-
-    axis: str
-    severity: str
-    message: str
-    features: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        return {
-            "axis": self.axis,
-            "severity": self.severity,
-            "message": self.message,
-            "features": list(self.features),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class GuestCpu:
-    """A parsed guest CPU configuration (before it meets a source host)."""
-
-    spec: str
-    mode: str
-    model: GuestModel | None = None
-    added: int = 0
-    removed: int = 0
-    phys_bits: int | None = None
-
-    @property
-    def is_named(self) -> bool:
-        return self.mode in (MODEL, BASELINE)
-
-    @property
-    def feature_mask(self) -> int | None:
-        """The guest's features for a named model; None when they come from the host."""
-        if self.model is None:
-            return None
-        return (self.model.feature_mask | self.added) & ~self.removed
+def _switch(token: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _ON:
+        return True
+    if lowered in _OFF:
+        return False
+    raise GuestCpuError(f"unsupported guest CPU option {token!r}: use on or off")
 
 
 def parse_guest_cpu(spec: str) -> GuestCpu:
-    """Parse ``host-passthrough``, ``host-model``, ``baseline`` or ``Model[,+f][,-g][,f=on]...``."""
+    """Parse ``host-passthrough[,opts]``, ``host-model[,opts]``, ``baseline`` or
+    ``Model[,+f][,-g][,f=on][,phys-bits=N][,vendor=V][,tsc-frequency=HZ]...``."""
     text = spec.strip()
-    lowered = text.lower()
-    if lowered in (PASSTHROUGH, "passthrough", "host"):
-        return GuestCpu(text, PASSTHROUGH)
-    if lowered == HOST_MODEL:
-        return GuestCpu(text, HOST_MODEL)
-    if lowered in (BASELINE, "pool-baseline"):
-        return GuestCpu(text, BASELINE)
     name, *tokens = [part.strip() for part in text.split(",")]
-    model = guest_models.find(name)
-    if model is None:
-        raise GuestCpuError(
-            f"unknown guest CPU model {name!r}: use host-passthrough, host-model, baseline, or a "
-            "QEMU 7.2 / libvirt 9.0 model, a VMware EVC key or x86-64-v1..v4"
-        )
+    lowered = name.lower()
+    model = None
+    if lowered in (PASSTHROUGH, "passthrough", "host"):
+        mode = PASSTHROUGH
+    elif lowered == HOST_MODEL:
+        mode = HOST_MODEL
+    elif lowered in (BASELINE, "pool-baseline"):
+        if any(tokens):
+            raise GuestCpuError("baseline takes no options: the pool decides the guest CPU")
+        return GuestCpu(text, BASELINE)
+    else:
+        mode = MODEL
+        model = guest_models.find(name)
+        if model is None:
+            raise GuestCpuError(
+                f"unknown guest CPU model {name!r}: use host-passthrough, host-model, baseline, "
+                "or a QEMU 7.2 / libvirt 9.0 model, a VMware EVC key or x86-64-v1..v4"
+            )
     added = removed = 0
-    phys_bits = None
+    options: dict = {}
     for token in tokens:
         if not token:
             continue
         key, equals, value = token.partition("=")
-        if equals and key.strip().lower() == "phys-bits":
+        key = key.strip().lower()
+        if equals and key == "phys-bits":
             if not value.strip().isdigit() or not 32 <= int(value) <= 64:
                 raise GuestCpuError(f"phys-bits must be a number of bits (32-64), not {value!r}")
-            phys_bits = int(value)
+            options["phys_bits"] = int(value)
+            continue
+        if equals and key == "host-phys-bits":
+            options["host_phys_bits"] = _switch(token, value)
+            continue
+        if equals and key == "migratable":
+            options["migratable"] = _switch(token, value)
+            continue
+        if equals and key in ("tsc-frequency", "tsc_frequency"):
+            if not value.strip().isdigit() or int(value) < 1_000_000:
+                raise GuestCpuError(f"tsc-frequency is a frequency in Hz, not {value!r}")
+            options["tsc_khz"] = int(value) // 1000
+            continue
+        if equals and key in ("vendor", "vendor_id"):
+            vendor = _VENDORS.get(value.strip().lower())
+            if vendor is None:
+                raise GuestCpuError(
+                    f"vendor must be GenuineIntel, AuthenticAMD or HygonGenuine, not {value!r}"
+                )
+            if mode != MODEL:
+                raise GuestCpuError("vendor= applies to a named model only")
+            options["vendor"] = vendor
             continue
         if equals:
-            if value.strip().lower() not in ("on", "off", "true", "false"):
-                raise GuestCpuError(f"unsupported guest CPU option {token!r}")
-            sign, feature_name = "+" if value.strip().lower() in ("on", "true") else "-", key
+            sign, feature_name = ("+" if _switch(token, value) else "-"), key
         elif token[0] in "+-":
             sign, feature_name = token[0], token[1:]
         else:
@@ -176,124 +194,7 @@ def parse_guest_cpu(spec: str) -> GuestCpu:
         else:
             removed |= feature.mask
             added &= ~feature.mask
-    return GuestCpu(text, MODEL, model, added, removed, phys_bits)
-
-
-class HostAttrs(NamedTuple):
-    """The per-host facts that decide every axis except the feature masks.
-
-    A named tuple rather than a dataclass: the matrix builds and hashes one per host class.
-    """
-
-    vendor: str
-    phys_bits: int | None
-    in_vm: bool
-    absent_means_unknown: bool
-    has_invtsc: bool
-    has_tsc_scale: bool
-    cpu_id: tuple | None
-    # (host assists unknown, features the available assists can hide, features assists of
-    # unknown confidence could hide): decides VMware EVC admission with the feature masks.
-    assists: tuple[bool, int, int] | None = None
-
-    @classmethod
-    def of(cls, host: HostView) -> HostAttrs:
-        identity = host.identity
-        feature_mask = host.feature_mask
-        report = host_assists(host)
-        return cls(
-            identity.vendor,
-            identity.phys_bits,
-            identity.in_vm,
-            host.absent_means_unknown,
-            bool(feature_mask & INVTSC),
-            bool(feature_mask & TSC_SCALE),
-            (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand),
-            (report.host_unknown, *assist_masks(report)),
-        )
-
-
-class GuestAttrs(NamedTuple):
-    """The facts of a resolved guest CPU that decide the non-feature axes."""
-
-    mode: str
-    phys_bits: int | None
-    has_invtsc: bool
-    has_nested: bool
-    model_vendor: str | None
-    no_model: str | None = None  # why no guest model exists (VMware pool without an EVC mode)
-
-
-class ResolvedGuest(NamedTuple):
-    """A guest CPU on a given source: its features, address width and display string.
-
-    ``evc_mode``/``evc_vendor``: the VMware EVC mode the guest runs (a named EVC key, or the
-    pool's mode for ``baseline``), which every host must be masked down to.  ``hidden``: the
-    source's features Hyper-V processor compatibility mode hides; ``uncertain``: guest features
-    that mode may hide too ("standard" is a documented lower bound).
-    """
-
-    mode: str
-    feature_mask: int
-    phys_bits: int | None
-    model_spec: str | None
-    model_vendor: str | None
-    no_model: str | None = None
-    evc_mode: str | None = None
-    evc_vendor: str | None = None
-    hidden: int = 0
-    uncertain: int = 0
-    compatibility: str | None = None
-
-    @property
-    def attrs(self) -> GuestAttrs:
-        return GuestAttrs(
-            self.mode,
-            self.phys_bits,
-            bool(self.feature_mask & INVTSC),
-            bool(self.feature_mask & VMX_SVM),
-            self.model_vendor,
-            self.no_model,
-        )
-
-
-@cache
-def hyperv_newer_mask() -> int:
-    """Features newer than the documented "standard" compatibility list (docs/compatibility.md):
-    those of EVC modes after the Sandy Bridge / Bulldozer generation (AVX, AES and XOP, the
-    newest features the lists name), and those of CPUID leaves those CPUs did not have (7,
-    0xD sub-leaves >= 1, 0x10-0x7FFFFFFF, 0x80000008 and above)."""
-    era = 0
-    for key in ("intel-sandybridge", "amd-bulldozer", "amd-greyhound"):
-        era |= guest_models.find(key).feature_mask
-    later = 0
-    for mode in guest_models.models_of("vmware-evc"):
-        later |= mode.feature_mask
-    new_leaves = TABLE.mask_of(
-        f
-        for f in TABLE
-        if f.msr is None
-        and (
-            f.leaf == 7
-            or (f.leaf == 0xD and f.subleaf >= 1)
-            or 0x10 <= f.leaf < 0x80000000
-            or f.leaf >= 0x80000008
-        )
-    )
-    # Not instruction sets: nested virtualisation (Hyper-V shows svm/vmx only with nested
-    # virtualisation on) and microcode mitigation bits.
-    not_isa = (
-        pool_baseline.NESTED | pool_baseline.MITIGATIONS | TABLE.by_name["arch_capabilities"].mask
-    )
-    return (later | new_leaves) & TABLE.cpu_feature_mask & ~HOST_ONLY & ~era & ~not_isa
-
-
-def _hyperv_hidden(vendor: str, compatibility: str) -> int | None:
-    """The documented hidden mask, or None for a vendor without a documented list."""
-    try:
-        return hw_assists.hyperv_hidden_mask(vendor, compatibility)
-    except ValueError:
-        return None
+    return GuestCpu(text, mode, model, added, removed, **options)
 
 
 def resolve_guest(
@@ -303,84 +204,17 @@ def resolve_guest(
     pool_result: pool_baseline.Baseline | None = None,
     hyperv_compatibility: str | None = None,
 ) -> ResolvedGuest:
-    """What the guest sees when it is started on ``source``."""
-    resolved = _resolve(guest, source, hypervisor, pool_result)
-    if hypervisor == "hyperv" and hyperv_compatibility:
-        hidden = _hyperv_hidden(source.identity.vendor, hyperv_compatibility)
-        if hidden is None:  # no documented list for this vendor: nothing is known to be hidden
-            return resolved._replace(compatibility=hyperv_compatibility)
-        mask = resolved.feature_mask & ~hidden
-        uncertain = mask & hyperv_newer_mask() if hyperv_compatibility == "standard" else 0
-        return resolved._replace(
-            feature_mask=mask,
-            hidden=resolved.feature_mask & hidden,
-            uncertain=uncertain,
-            compatibility=hyperv_compatibility,
-        )
+    """What the guest sees when it is started on ``source`` (the hypervisor's policy)."""
+    policy = policies.get(hypervisor)
+    resolved = policy.resolve(guest, source, pool_result)
+    if hyperv_compatibility:
+        resolved = policy.apply_compatibility(resolved, source, hyperv_compatibility, pool_result)
     return resolved
 
 
-def _resolve(
-    guest: GuestCpu,
-    source: HostView,
-    hypervisor: str,
-    pool_result: pool_baseline.Baseline | None,
-) -> ResolvedGuest:
-    if guest.mode == PASSTHROUGH:
-        # -cpu host gives the guest what the hypervisor can virtualise of S: never the thermal,
-        # debug-store, SMX or topology bits (NOT_VIRTUALISED), so their absence on D is no gap.
-        return ResolvedGuest(
-            PASSTHROUGH,
-            source.feature_mask & GUEST_VISIBLE & ~NOT_VIRTUALISED,
-            source.identity.phys_bits,
-            None,
-            source.identity.vendor,
-        )
-    if guest.mode == HOST_MODEL:
-        mask = source.feature_mask & GUEST_VISIBLE & ~NON_MIGRATABLE & ~NOT_VIRTUALISED
-        bits = QEMU_DEFAULT_PHYS_BITS if hypervisor == "kvm" else source.identity.phys_bits
-        return ResolvedGuest(HOST_MODEL, mask, bits, None, source.identity.vendor)
-    # QEMU gives a named model 40 address bits unless told otherwise; VMware and Hyper-V have no
-    # such override here, so their guests are assumed to see the source host's width.
-    qemu = hypervisor == "kvm"
-    if guest.mode == MODEL:
-        bits = guest.phys_bits or (QEMU_DEFAULT_PHYS_BITS if qemu else source.identity.phys_bits)
-        evc = hypervisor == "vmware" and guest.model.source == "vmware-evc"
-        return ResolvedGuest(
-            MODEL,
-            guest.feature_mask,
-            bits,
-            guest.spec,
-            guest.model.vendor,
-            evc_mode=guest.model.name if evc else None,
-            evc_vendor=guest.model.vendor if evc else None,
-        )
-    if pool_result is None:
-        raise ValueError("a baseline guest needs the pool's baseline")
-    bits = pool_result.guest_phys_bits if qemu else source.identity.phys_bits
-    if hypervisor == "vmware":
-        vendor_key = pool_baseline.VENDOR_KEYS.get(source.identity.vendor, source.identity.vendor)
-        key = pool_result.evc_modes.get(vendor_key)
-        if key is None:
-            why = f"no EVC mode is supported by every {_vendor(source.identity.vendor)} host"
-            lacking = pool_result.evc_unsupported.get(vendor_key)
-            if lacking:
-                why += f" ({lacking}: none supported)"
-            return ResolvedGuest(BASELINE, 0, bits, None, source.identity.vendor, why)
-        mode = guest_models.find(key)
-        return ResolvedGuest(
-            BASELINE,
-            mode.feature_mask,
-            bits,
-            key,
-            mode.vendor,
-            evc_mode=key,
-            evc_vendor=mode.vendor,
-        )
-    fitted = pool_result.qemu_model
-    return ResolvedGuest(
-        BASELINE, fitted.feature_mask, bits, pool_result.qemu_spec, fitted.model.vendor
-    )
+def _offered(host: HostView, guest: ResolvedGuest, hypervisor: str) -> int:
+    named = guest.mode in (MODEL, BASELINE)
+    return host.feature_mask | (policies.get(hypervisor).emulated if named else 0)
 
 
 def source_gaps(guest: ResolvedGuest, source: HostView, hypervisor: str) -> tuple[int, int]:
@@ -388,8 +222,7 @@ def source_gaps(guest: ResolvedGuest, source: HostView, hypervisor: str) -> tupl
     ``guest.uncertain``) for named models."""
     if guest.mode not in (MODEL, BASELINE):
         return 0, 0
-    offered = source.feature_mask | (KVM_EMULATED if hypervisor == "kvm" else 0)
-    gaps = guest.feature_mask & ~offered
+    gaps = guest.feature_mask & ~_offered(source, guest, hypervisor)
     unknown = gaps & (source.known_absent_unknown | guest.uncertain)
     return gaps & ~unknown, unknown
 
@@ -397,9 +230,7 @@ def source_gaps(guest: ResolvedGuest, source: HostView, hypervisor: str) -> tupl
 def destination_gaps(guest: ResolvedGuest, destination: HostView, hypervisor: str):
     """(guest features D lacks, guest features D's report cannot show).  Features the guest may
     not see at all (``guest.uncertain``) are in neither: ``uncertain_gaps`` has them."""
-    named = guest.mode in (MODEL, BASELINE)
-    offered = destination.feature_mask | (KVM_EMULATED if named and hypervisor == "kvm" else 0)
-    gaps = guest.feature_mask & ~offered & ~guest.uncertain
+    gaps = guest.feature_mask & ~_offered(destination, guest, hypervisor) & ~guest.uncertain
     unknown = gaps & destination.known_absent_unknown
     return gaps & ~unknown, unknown
 
@@ -408,214 +239,20 @@ def uncertain_gaps(guest: ResolvedGuest, destination: HostView, hypervisor: str)
     """Features the guest may or may not see (Hyper-V "standard" mode) that D lacks or may lack."""
     if not guest.uncertain:
         return 0
-    named = guest.mode in (MODEL, BASELINE)
-    offered = destination.feature_mask | (KVM_EMULATED if named and hypervisor == "kvm" else 0)
-    return guest.uncertain & ~offered
+    return guest.uncertain & ~_offered(destination, guest, hypervisor)
 
 
 def _vendor(vendor: str | None) -> str:
-    return _VENDOR_NAMES.get(vendor or "", vendor or "vendor-neutral")
+    return vendor_name(vendor)
 
 
 def axis_reasons(
     guest: GuestAttrs, source: HostAttrs, destination: HostAttrs, hypervisor: str
 ) -> list[Reason]:
     """Every reason that does not come from the feature masks (vendor, address bits, TSC,
-    nested virtualisation, identity, report quality and hypervisor policy)."""
-    reasons = []
-    named = guest.mode in (MODEL, BASELINE)
-    if guest.no_model:
-        reasons.append(
-            Reason("features", "blocker", f"VMware: {guest.no_model} of the pool (EVC baseline)")
-        )
-    same_vendor = source.vendor == destination.vendor
-    if not same_vendor:
-        pair = f"{_vendor(source.vendor)} -> {_vendor(destination.vendor)}"
-        if not named:
-            reasons.append(
-                Reason(
-                    "vendor",
-                    "blocker",
-                    f"{pair}: with {guest.mode} the guest sees the source's vendor and CPU; a "
-                    "running guest cannot be moved to another vendor's CPU this way (use a "
-                    "common named model)",
-                )
-            )
-        elif hypervisor == "vmware":
-            reasons.append(
-                Reason(
-                    "vendor",
-                    "blocker",
-                    f"{pair}: VMware vMotion never crosses CPU vendors, EVC or not",
-                )
-            )
-        elif hypervisor == "hyperv":
-            reasons.append(
-                Reason(
-                    "vendor",
-                    "blocker",
-                    f"{pair}: Hyper-V live migration requires the same CPU vendor, even in "
-                    "processor compatibility mode",
-                )
-            )
-        else:
-            reasons.append(
-                Reason(
-                    "vendor",
-                    "warning",
-                    f"{pair}: KVM runs the common model on both vendors, but the guest keeps "
-                    f"the {_vendor(guest.model_vendor)} vendor string on every host, KVM "
-                    "emulates the SYSENTER/SYSCALL differences between vendors, and "
-                    "vendor-specific MSRs (microcode, performance counters, errata) differ; "
-                    "test the guest OS",
-                )
-            )
-    if guest.phys_bits is None or destination.phys_bits is None:
-        unknown_side = "the source" if guest.phys_bits is None else "the destination"
-        reasons.append(
-            Reason(
-                "address bits",
-                "warning",
-                f"the physical address width of {unknown_side} is not in its report, so it "
-                "cannot be compared",
-            )
-        )
-    elif guest.phys_bits > destination.phys_bits:
-        fix = (
-            f"; give the guest phys-bits={destination.phys_bits} (libvirt <maxphysaddr "
-            f"mode='emulate' bits='{destination.phys_bits}'/>)"
-            if named
-            else ""
-        )
-        reasons.append(
-            Reason(
-                "address bits",
-                "blocker",
-                f"the guest has {guest.phys_bits} physical address bits but the destination "
-                f"only {destination.phys_bits} (MAXPHYADDR, CPUID 0x80000008): guest memory or "
-                f"MMIO above 2^{destination.phys_bits} cannot be mapped there{fix}",
-            )
-        )
-    if guest.has_invtsc:
-        if not destination.has_invtsc:
-            reasons.append(
-                Reason(
-                    "tsc",
-                    "blocker",
-                    "the guest has an invariant TSC (invtsc) and the destination has none",
-                    ("invtsc",),
-                )
-            )
-        elif source.cpu_id == destination.cpu_id or destination.has_tsc_scale:
-            why = (
-                "same CPU model, so the same nominal TSC frequency"
-                if source.cpu_id == destination.cpu_id
-                else "the destination can scale the guest's TSC (tsc_scale)"
-            )
-            reasons.append(
-                Reason(
-                    "tsc",
-                    "warning",
-                    "the guest has an invariant TSC: its frequency must stay within 250 ppm "
-                    f"after migration ({why}; the reports do not give the measured frequency, "
-                    "so set tsc-frequency explicitly)",
-                    ("invtsc",),
-                )
-            )
-        else:
-            reasons.append(
-                Reason(
-                    "tsc",
-                    "blocker",
-                    "the guest has an invariant TSC and the hosts are different CPUs, whose TSC "
-                    "frequencies almost certainly differ by more than 250 ppm; without TSC "
-                    "scaling the guest clock would change rate (hide invtsc, or use a named model)",
-                    ("invtsc",),
-                )
-            )
-    if guest.has_nested:
-        if same_vendor:
-            reasons.append(
-                Reason(
-                    "nested virt",
-                    "warning",
-                    "vmx/svm is exposed to the guest: migrating a guest that runs its own "
-                    "guests needs nested-state migration support in both hosts' KVM/QEMU",
-                    ("vmx", "svm"),
-                )
-            )
-        else:
-            reasons.append(
-                Reason(
-                    "nested virt",
-                    "blocker",
-                    "vmx/svm is exposed to the guest: Intel VMX and AMD SVM are different "
-                    "instruction sets, so a guest hypervisor cannot continue on the other vendor",
-                    ("vmx", "svm"),
-                )
-            )
-    if (
-        guest.mode == PASSTHROUGH
-        and source.cpu_id is not None
-        and destination.cpu_id is not None
-        and source.cpu_id[1:4] != destination.cpu_id[1:4]
-    ):
-        reasons.append(
-            Reason(
-                "identity",
-                "info",
-                "family/model/stepping differ "
-                f"({'/'.join(map(str, source.cpu_id[1:4]))} -> "
-                f"{'/'.join(map(str, destination.cpu_id[1:4]))}): the guest keeps the source's "
-                "identity, so model-specific errata workarounds and MSRs may not match",
-            )
-        )
-    for side, attrs in (("source", source), ("destination", destination)):
-        if attrs.in_vm:
-            reasons.append(
-                Reason(
-                    "report",
-                    "warning",
-                    f"the {side} report was taken inside a virtual machine: it shows a masked "
-                    "guest view, not the host's CPU",
-                )
-            )
-        if attrs.absent_means_unknown:
-            reasons.append(
-                Reason(
-                    "report",
-                    "warning",
-                    f"the {side} report lists feature names, not CPUID bits: a feature it does "
-                    "not name is unknown, not absent, so this verdict may miss a difference",
-                )
-            )
-    if hypervisor == "hyperv" and named:
-        reasons.append(
-            Reason(
-                "features",
-                "info",
-                "Hyper-V has no named guest CPU models: the named model stands for what the "
-                "guest is shown; processor compatibility mode (hyperv_compatibility '2008r2' or "
-                "'standard') hides the documented features on top of it",
-            )
-        )
-    if hypervisor == "kvm" and (
-        not same_vendor
-        or (
-            source.cpu_id is not None
-            and destination.cpu_id is not None
-            and source.cpu_id[1:3] != destination.cpu_id[1:3]
-        )
-    ):
-        crossing = "vendors" if not same_vendor else "CPU generations (family/model)"
-        reasons.append(
-            Reason(
-                "assists",
-                "info",
-                f"this migration crosses {crossing}: {hw_assists.KVM_CPUID_POLICY}",
-            )
-        )
-    return reasons
+    nested virtualisation, identity, report quality and hypervisor policy): the rules of the
+    hypervisor's policy module, then the rules every policy shares."""
+    return policies.get(hypervisor).reasons(guest, source, destination)
 
 
 def level_of(reasons: Iterable[Reason], named: bool) -> str:
@@ -700,17 +337,7 @@ def _feature_reasons(
                 tuple(listed),
             )
         )
-        xsave = names(missing & XSAVE_STATE, vocabulary)
-        if xsave:
-            reasons.append(
-                Reason(
-                    "xsave",
-                    "blocker",
-                    "XSAVE-managed state the guest uses is missing on the destination, so its "
-                    f"saved register state cannot be restored there: {', '.join(xsave)}",
-                    tuple(xsave),
-                )
-            )
+        reasons += xsave_components(guest.feature_mask, missing)
     for side, mask in (("source", source_unknown), ("destination", unknown)):
         if mask:
             listed = names(mask, vocabulary)
@@ -726,6 +353,45 @@ def _feature_reasons(
     return reasons
 
 
+def xsave_components(guest_mask: int, missing: int) -> list[Reason]:
+    """XSAVE saves and restores *state components*, enabled in XCR0 (Intel SDM vol. 1 chapter
+    13; Linux arch/x86/kernel/fpu/xstate.c).  A guest whose XCR0 enables a component the
+    destination lacks cannot have its saved state restored there (QEMU's migration stream carries
+    the XSAVE area: target/i386/machine.c vmstate for YMM/ZMM/opmask/PKRU/BND registers, and KVM
+    rejects XCR0 bits the host does not support: arch/x86/kvm/x86.c __kvm_set_xcr).  Only the
+    enabling feature of a component matters: ``xsaveopt``, ``xsavec`` or a new AVX-512
+    instruction subset add no state."""
+    by_feature: dict[str, list[str]] = {}
+    for bit, component, feature in XSAVE_COMPONENTS:
+        mask = TABLE.by_name[feature].mask
+        if guest_mask & mask and missing & mask:
+            by_feature.setdefault(feature, []).append(f"{component} (XCR0 bit {bit})")
+    xsave = TABLE.by_name["xsave"].mask
+    reasons = []
+    if guest_mask & xsave and missing & xsave:
+        reasons.append(
+            Reason(
+                "xsave",
+                "blocker",
+                "the destination has no XSAVE at all, so the guest's XCR0-managed state (x87, "
+                "SSE and any extended component it enabled) cannot be restored there",
+                ("xsave",),
+            )
+        )
+    for feature, components in by_feature.items():
+        reasons.append(
+            Reason(
+                "xsave",
+                "blocker",
+                f"the destination lacks the XSAVE state component(s) {', '.join(components)} "
+                f"that the guest's {feature} uses, so its saved register state cannot be "
+                "restored there",
+                (feature,),
+            )
+        )
+    return reasons
+
+
 def check_compatibility_mode(hypervisor: str, hyperv_compatibility: str | None) -> None:
     """Refuse a compatibility mode the engine does not model, or one given to another hypervisor."""
     if hyperv_compatibility is None:
@@ -733,7 +399,7 @@ def check_compatibility_mode(hypervisor: str, hyperv_compatibility: str | None) 
     if hyperv_compatibility not in HYPERV_COMPATIBILITY:
         raise ValueError(
             f"unknown Hyper-V compatibility mode {hyperv_compatibility!r}; use one of "
-            f"{HYPERV_COMPATIBILITY} (dynamic mode depends on the whole cluster: use a baseline)"
+            f"{HYPERV_COMPATIBILITY}"
         )
     if hypervisor != "hyperv":
         raise ValueError("hyperv_compatibility applies to hypervisor='hyperv' only")
@@ -741,8 +407,8 @@ def check_compatibility_mode(hypervisor: str, hyperv_compatibility: str | None) 
 
 def compatibility_unlisted(guest: ResolvedGuest, source: HostView) -> bool:
     """Hyper-V compatibility mode on a vendor without a documented hidden list (a warning)."""
-    return guest.compatibility is not None and (
-        _hyperv_hidden(source.identity.vendor, guest.compatibility) is None
+    return guest.compatibility in CLASSIC_MODES and (
+        hyperv_hidden(source.identity.vendor, guest.compatibility) is None
     )
 
 
@@ -782,6 +448,20 @@ def _compatibility_reasons(
         return []
     mode = guest.compatibility
     vendor = source.identity.vendor
+    if mode == "dynamic":
+        hidden = names(guest.hidden, vocabulary)
+        return [
+            Reason(
+                "features",
+                "info",
+                "Hyper-V dynamic processor compatibility mode (Windows Server 2025, Azure Stack "
+                "HCI 22H2 and later, VM configuration version 10 or later): the guest sees the "
+                "features common to every host of the pool (the cluster's nodes), so it does not "
+                f"see {', '.join(hidden) or 'anything the pool shares'} of the source "
+                "(Microsoft Learn, 'Processor compatibility mode in Hyper-V')",
+                tuple(hidden),
+            )
+        ]
     if compatibility_unlisted(guest, source):
         return [
             Reason(
@@ -835,7 +515,8 @@ def check(
     """The directed verdict for migrating a guest from ``source`` to ``destination``.
 
     ``hyperv_compatibility`` (Hyper-V only): ``"2008r2"`` or ``"standard"`` processor
-    compatibility mode, which hides the documented features from the guest; None: off.
+    compatibility mode, which hides the documented features from the guest, or ``"dynamic"``,
+    which shows the features common to ``pool`` (default {S, D}); None: off.
     """
     if hypervisor not in HYPERVISORS:
         raise ValueError(f"unknown hypervisor {hypervisor!r}; use one of {HYPERVISORS}")
@@ -843,7 +524,7 @@ def check(
     source_view, destination_view = host_view(source), host_view(destination)
     guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
     pool_result = None
-    if guest.mode == BASELINE:
+    if guest.mode == BASELINE or hyperv_compatibility == "dynamic":
         members = [source_view, destination_view] if pool is None else list(pool)
         pool_result = pool_baseline.compute(members)
     resolved = resolve_guest(guest, source_view, hypervisor, pool_result, hyperv_compatibility)
@@ -879,7 +560,14 @@ def check(
         and guest.mode != BASELINE
     ):
         suggestion = _suggest(
-            source_view, destination_view, hypervisor, verdict, vocabulary, hyperv_compatibility
+            source_view,
+            destination_view,
+            hypervisor,
+            verdict,
+            vocabulary,
+            hyperv_compatibility,
+            reasons,
+            missing,
         )
     return Verdict(
         verdict=verdict,
@@ -909,7 +597,9 @@ def _suggest_compatibility(
     """Hyper-V: the compatibility mode that unblocks this pair, if one does (2008r2 first on a
     tie: its list is complete)."""
     best: tuple[str, Verdict] | None = None
-    for mode in HYPERV_COMPATIBILITY:
+    for mode in CLASSIC_MODES if pool is None else (*CLASSIC_MODES, "dynamic"):
+        if mode == "dynamic" and best is not None:
+            break
         other = check(
             source,
             destination,
@@ -935,11 +625,38 @@ def _suggest_compatibility(
         "hypervisor": "hyperv",
         "libvirt_model": None,
         "message": (
-            f"enable processor compatibility mode ({mode}): it hides "
+            f"enable processor compatibility mode ({mode}"
+            + (
+                ", Windows Server 2025, VM configuration version 10 or later"
+                if mode == "dynamic"
+                else ""
+            )
+            + "): it hides "
             f"{', '.join(hidden) or 'no feature of the source'} from the guest, which would then "
             f"be {better.verdict} instead of {verdict}"
         ),
     }
+
+
+def _fixes(current: Sequence[Reason], missing: int, better: Verdict, vocabulary: str) -> str:
+    """What switching to the suggested guest CPU removes, in words."""
+    parts = []
+    if missing and not better.missing_mask & missing:
+        listed = names(missing, vocabulary)
+        shown = ", ".join(listed[:6]) + (", ..." if len(listed) > 6 else "")
+        parts.append(f"the {len(listed)} missing feature(s) ({shown})")
+    remaining = {(r.axis, r.severity) for r in better.reasons}
+    gone = []
+    for reason in current:
+        if reason.severity == "info" or (reason.axis, reason.severity) in remaining:
+            continue
+        if reason.axis in ("features", "xsave") and missing:
+            continue
+        label = f"the {reason.axis} {reason.severity}"
+        if label not in gone:
+            gone.append(label)
+    parts += gone
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
 def _suggest(
@@ -949,8 +666,14 @@ def _suggest(
     verdict: str,
     vocabulary: str,
     hyperv_compatibility: str | None = None,
+    current: Sequence[Reason] = (),
+    missing: int = 0,
 ) -> dict | None:
-    """The named guest CPU that fits {S, D}, if it does better than the current verdict."""
+    """The named guest CPU that fits {S, D}, if it does better than the current verdict: on KVM
+    the pair's fitted QEMU model, on VMware the pair's EVC mode.  Hyper-V has no named models:
+    its suggestion is a compatibility mode (``_suggest_compatibility``)."""
+    if hypervisor == "hyperv":
+        return None
     pair = pool_baseline.compute([source, destination])
     if hypervisor == "vmware":
         vendor_key = pool_baseline.VENDOR_KEYS.get(source.identity.vendor)
@@ -970,6 +693,13 @@ def _suggest(
     )
     if LEVELS.index(better.verdict) >= LEVELS.index(verdict):
         return None
+    if hypervisor == "vmware":
+        from .policies.vmware import evc_display
+
+        what = f"EVC mode {evc_display(spec)} (per-VM or cluster), the highest both hosts support"
+    else:
+        what = f"guest CPU {spec!r}, the best named model both hosts can run"
+    fixes = _fixes(current, missing, better, vocabulary)
     return {
         "guest_cpu": spec,
         "verdict": better.verdict,
@@ -978,7 +708,7 @@ def _suggest(
             pair.libvirt_model.spec if pair.libvirt_model and hypervisor != "vmware" else None
         ),
         "message": (
-            f"the guest would be {better.verdict} with guest CPU {spec!r} "
-            "(the best named model both hosts can run)"
+            f"use {what}: it removes {fixes or 'nothing this verdict names'}, so the guest would "
+            f"be {better.verdict} instead of {verdict}"
         ),
     }

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import baseline as pool_baseline
-from .baseline import INVTSC, VMX_SVM, HostView, host_view
+from . import policies
+from .baseline import HostView, host_view
 from .compat import (
     BASELINE,
     HYPERVISORS,
     LEVELS,
     MODEL,
-    TSC_SCALE,
-    GuestAttrs,
+    PASSTHROUGH,
     GuestCpu,
     HostAttrs,
     ResolvedGuest,
@@ -47,6 +47,7 @@ from .compat import (
     resolve_guest,
     source_gaps,
 )
+from .policies.base import assist_key
 from .result import DecodedDump
 from .table import TABLE
 
@@ -104,7 +105,7 @@ class Matrix:
 
 def class_key(view: HostView) -> tuple:
     """Hosts with equal keys get equal answers in every row and column."""
-    return (view.feature_mask, view.known_absent_unknown, HostAttrs.of(view))
+    return (view.feature_mask, view.known_absent_unknown, HostAttrs.of(view), assist_key(view))
 
 
 def classes_of(views: Sequence[HostView]) -> tuple[list[HostView], np.ndarray]:
@@ -154,7 +155,7 @@ def class_matrix(
         [_SEVERITY_LEVEL[evc_admissions(r, view).severity] for view in views]
         for r in modes.values()
     ]
-    emulated = pool_baseline.KVM_EMULATED if named and hypervisor == "kvm" else 0
+    emulated = policies.get(hypervisor).emulated if named else 0
     offered = [view.feature_mask | emulated for view in views]
     lacking = [
         ~o & ~v.known_absent_unknown & TABLE_MASK for o, v in zip(offered, views, strict=True)
@@ -179,31 +180,31 @@ def class_matrix(
         [to_words(guest_masks), to_words(lacking), to_words(unknown), to_words(uncertain_masks)],
         used & lacks,
     )
-    # Keys hold only what axis_reasons reads of each side (plain tuples: this loop runs once per
-    # class), so the table stays small: of the guest its attributes; of the source its vendor,
-    # report quality and identity; of the destination also its address width and TSC bits.  The
-    # identity decides only the TSC axis (and the identity axis, which is info and never changes
-    # a level), so it is dropped wherever no guest has an invariant TSC.
-    any_invtsc = any(r.feature_mask & INVTSC for r in resolved)
+    # Keys hold only what axis_reasons reads of each side, so the table stays small: of the guest
+    # its attributes; of each host its HostAttrs with the fields no rule can read for this guest
+    # set to None (the identity is read by the passthrough identity rule, the TSC rule and the
+    # KVM generation note; the TSC bits only when some guest has an invariant TSC).
+    any_invtsc = any(r.attrs.has_invtsc for r in resolved)
+    keep_identity = guest.mode == PASSTHROUGH or any_invtsc or hypervisor == "kvm"
+
+    def host_key(view: HostView) -> HostAttrs:
+        attrs = HostAttrs.of(view)
+        return attrs._replace(
+            has_invtsc=attrs.has_invtsc if any_invtsc else False,
+            tsc_scaling=attrs.tsc_scaling if any_invtsc else None,
+            cpu_id=_identity_key(attrs.cpu_id, hypervisor, any_invtsc) if keep_identity else None,
+        )
+
     row_index: dict[tuple, int] = {}
     row_ids = np.empty(len(views), dtype=np.intp)
     for position, (r, v) in enumerate(zip(resolved, views, strict=True)):
-        identity = v.identity
-        invtsc = bool(r.feature_mask & INVTSC)
         gaps = source_gaps(r, v, hypervisor) if named else (0, 0)
         mode_index = (
             mode_ids[(r.evc_mode, r.evc_vendor, r.feature_mask)] if r.evc_mode is not None else -1
         )
         key = (
-            r.phys_bits,
-            invtsc,
-            bool(r.feature_mask & VMX_SVM),
-            r.model_vendor,
-            r.no_model,
-            identity.vendor,
-            identity.in_vm,
-            v.absent_means_unknown,
-            _cpu_id(identity) if invtsc else None,
+            r.attrs,
+            host_key(v)._replace(phys_bits=v.identity.phys_bits),
             bool(gaps[0]),
             bool(gaps[1]) or compatibility_unlisted(r, v),
             mode_index,
@@ -213,44 +214,10 @@ def class_matrix(
     col_index: dict[tuple, int] = {}
     col_ids = np.empty(len(views), dtype=np.intp)
     for position, v in enumerate(views):
-        identity = v.identity
-        key = (
-            identity.vendor,
-            identity.phys_bits,
-            identity.in_vm,
-            v.absent_means_unknown,
-            any_invtsc and bool(v.feature_mask & INVTSC),
-            any_invtsc and bool(v.feature_mask & TSC_SCALE),
-            _cpu_id(identity) if any_invtsc else None,
-            tuple(levels[position] for levels in admission),
-        )
+        key = (host_key(v), tuple(levels[position] for levels in admission))
         col_ids[position] = col_index.setdefault(key, len(col_index))
-    row_keys = [
-        (
-            GuestAttrs(guest.mode, bits, invtsc, nested, model_vendor, no_model),
-            HostAttrs(vendor, None, in_vm, absent, False, False, cpu_id),
-            source_lacks,
-            source_unknown,
-            mode_index,
-            source_admission,
-        )
-        for (
-            bits,
-            invtsc,
-            nested,
-            model_vendor,
-            no_model,
-            vendor,
-            in_vm,
-            absent,
-            cpu_id,
-            source_lacks,
-            source_unknown,
-            mode_index,
-            source_admission,
-        ) in row_index
-    ]
-    col_keys = [(HostAttrs(*key[:-1]), key[-1]) for key in col_index]
+    row_keys = list(row_index)
+    col_keys = list(col_index)
     table = np.empty((len(row_keys), len(col_keys)), dtype=np.uint8)
     base = LEVELS.index("safe-with-model") if named else LEVELS.index("safe")
     for i, row_key in enumerate(row_keys):
@@ -338,8 +305,12 @@ def class_matrix(
     return levels, missing
 
 
-def _cpu_id(identity) -> tuple:
-    return (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand)
+def _identity_key(cpu_id: tuple | None, hypervisor: str, any_invtsc: bool) -> tuple | None:
+    """The part of the identity the rules can read: all of it for the TSC rule (same CPU), else
+    vendor, family, model and stepping (passthrough identity, KVM generation note)."""
+    if cpu_id is None or any_invtsc:
+        return cpu_id
+    return (*cpu_id[:4], None)
 
 
 def compute(
@@ -359,7 +330,7 @@ def compute(
     views = [host_view(report) for report in reports]
     guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
     pool_result = None
-    if guest.mode == BASELINE:
+    if guest.mode == BASELINE or hyperv_compatibility == "dynamic":
         pool_result = pool_baseline.compute(views if pool is None else pool)
     representatives, members = classes_of(views)
     levels, missing = class_matrix(

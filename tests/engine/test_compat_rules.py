@@ -34,9 +34,8 @@ def test_identical_host_with_passthrough_is_safe(hosts):
     # the source has vmx, so the guest does: nested warning, and vmx missing on the copy
     assert verdict.verdict == "blocked" and verdict.missing == ["vmx"]
     plain = without(nehalem, "vmx")
-    # an exposed invariant TSC stays a warning even between identical CPUs (frequency unknown)
-    assert compat.check(plain, plain, "host-passthrough").verdict == "risky"
-    plain = without(plain, "invtsc")
+    # QEMU's -cpu host is migratable=on by default: invtsc is dropped, so identical CPUs are safe
+    assert plain.feature_mask & TABLE.by_name["invtsc"].mask
     assert compat.check(plain, plain, "host-passthrough").verdict == "safe"
 
 
@@ -44,13 +43,12 @@ def test_newer_destination_is_safe_for_passthrough_only_when_it_offers_everythin
     westmere = without(hosts[WESTMERE], "vmx")
     cascade = without(hosts[CASCADE], "vmx")
     verdict = compat.check(westmere, cascade, "host-passthrough")
-    # Westmere's invtsc on a different CPU: the TSC axis blocks passthrough
-    assert axes(verdict, "blocker") == {"tsc"}
+    # Cascade Lake offers every Westmere feature, and invtsc is not exposed (migratable=on), but
+    # passthrough between different CPUs is unsafe (QEMU and libvirt docs): risky, not blocked.
     assert verdict.missing == []
-    assert "identity" in axes(verdict, "info")
-    tscless = without(westmere, "invtsc")
-    assert compat.check(tscless, cascade, "host-passthrough").verdict == "safe"
-    assert compat.check(cascade, tscless, "host-passthrough").verdict == "blocked"
+    assert verdict.verdict == "risky" and axes(verdict, "warning") == {"identity"}
+    assert not axes(verdict, "blocker")
+    assert compat.check(cascade, westmere, "host-passthrough").verdict == "blocked"
 
 
 def test_named_model_is_safe_with_model_and_names_the_model(hosts):
@@ -89,14 +87,26 @@ def test_cross_vendor_named_model_warns_on_kvm_and_blocks_elsewhere(hosts):
         assert verdict.verdict == "blocked" and "vendor" in axes(verdict, "blocker")
 
 
-def test_address_bits_above_the_destination_block(hosts):
+def test_qemu_default_address_bits_above_a_narrower_destination_only_warn(hosts):
     harpertown, shanghai = hosts[HARPERTOWN], hosts[SHANGHAI]
     assert harpertown.identity.phys_bits == 38 < QEMU_DEFAULT_PHYS_BITS
-    verdict = compat.check(shanghai, harpertown, "Opteron_G2,-svm", "kvm")
-    assert "address bits" in axes(verdict, "blocker")
-    assert "phys-bits=38" in next(r.message for r in verdict.reasons if r.axis == "address bits")
-    fixed = compat.check(shanghai, harpertown, "Opteron_G2,-svm,phys-bits=38", "kvm")
-    assert "address bits" not in axes(fixed, "blocker")
+    assert shanghai.identity.phys_bits == 48
+    # QEMU's default 40 bits on a 38-bit destination: QEMU itself only warns
+    verdict = compat.check(shanghai, harpertown, "Opteron_G2", "kvm")
+    assert "address bits" in axes(verdict, "warning")
+    assert "address bits" not in axes(verdict, "blocker")
+    message = next(r.message for r in verdict.reasons if r.axis == "address bits")
+    assert "phys-bits=38" in message and "MMIO" in message
+    fixed = compat.check(shanghai, harpertown, "Opteron_G2,phys-bits=38", "kvm")
+    assert not [r for r in fixed.reasons if r.axis == "address bits"]
+
+
+def test_identical_hosts_never_conflict_on_address_bits(hosts):
+    harpertown = hosts[HARPERTOWN]
+    verdict = compat.check(harpertown, harpertown, "Penryn", "kvm")
+    assert verdict.verdict == "safe-with-model"
+    [info] = [r for r in verdict.reasons if r.axis == "address bits"]
+    assert info.severity == "info"
 
 
 def test_passthrough_uses_the_source_address_width(hosts):
@@ -108,8 +118,15 @@ def test_passthrough_uses_the_source_address_width(hosts):
 
 def test_invtsc_rules(hosts):
     nehalem = without(hosts[NEHALEM], "vmx")
-    same = compat.check(nehalem, nehalem, "host-passthrough")
-    assert same.verdict == "risky" and axes(same, "warning") == {"tsc"}
+    # asked for (+invtsc or migratable=off) without tsc-frequency: QEMU's migration blocker,
+    # even between identical hosts
+    for spec in ("host-passthrough,+invtsc", "host-passthrough,migratable=off"):
+        same = compat.check(nehalem, nehalem, spec)
+        assert same.verdict == "blocked" and axes(same, "blocker") == {"tsc"}
+        assert "invtsc flag" in next(r.message for r in same.reasons if r.axis == "tsc")
+    # with tsc-frequency, identical CPUs without TSC scaling (Nehalem has none): a warning
+    pinned = compat.check(nehalem, nehalem, "host-passthrough,+invtsc,tsc-frequency=2266000000")
+    assert pinned.verdict == "risky" and axes(pinned, "warning") == {"tsc"}
     # host-model never exposes invtsc (not migratable)
     assert compat.check(nehalem, nehalem, "host-model").verdict == "safe"
     named = compat.check(nehalem, without(nehalem, "invtsc"), "Nehalem,+invtsc")
@@ -120,8 +137,10 @@ def test_nested_virt_warns_within_a_vendor_and_blocks_across(hosts):
     nehalem, westmere, shanghai = hosts[NEHALEM], hosts[WESTMERE], hosts[SHANGHAI]
     within = compat.check(nehalem, westmere, "Nehalem,+vmx")
     assert within.verdict == "risky" and axes(within, "warning") == {"nested virt"}
-    across = compat.check(nehalem, shanghai, "Opteron_G2,phys-bits=38")
+    across = compat.check(nehalem, shanghai, "Opteron_G2,+svm,phys-bits=38")
     assert "nested virt" in axes(across, "blocker")
+    # QEMU's KVM defaults turn svm off in Opteron_G2: no nested virtualisation unless asked
+    assert "nested virt" not in axes(compat.check(nehalem, shanghai, "Opteron_G2"), "blocker")
 
 
 def test_unknown_features_on_a_name_based_destination_are_a_warning_not_a_blocker(hosts):
@@ -153,13 +172,16 @@ def test_vmware_evc_mode_within_intel(hosts):
     verdict = compat.check(harpertown, nehalem, "baseline", "vmware")
     assert verdict.guest_model == "intel-penryn"
     assert verdict.verdict == "safe-with-model"
+    # No EVC: the VM sees Harpertown's features, all of which Nehalem has; vhv.enable is off
     passthrough = compat.check(harpertown, nehalem, "host-passthrough", "vmware")
-    assert passthrough.verdict == "risky"  # vmx exposed: nested warning
-    assert passthrough.suggestion["guest_cpu"] == "intel-penryn"
-    assert passthrough.suggestion["verdict"] == "safe-with-model"
-    # VMware guests see the source's address width: 40 bits do not fit Harpertown's 38
-    backward = compat.check(nehalem, harpertown, "baseline", "vmware")
-    assert "address bits" in axes(backward, "blocker")
+    assert passthrough.verdict == "safe" and passthrough.suggestion is None
+    backward = compat.check(nehalem, harpertown, "host-passthrough", "vmware")
+    assert backward.suggestion["guest_cpu"] == "intel-penryn"
+    assert "Penryn" in backward.suggestion["message"]  # vCenter's display name
+    # VMware documents no address-width rule: 40 -> 38 bits is a warning, with no QEMU advice
+    baseline = compat.check(nehalem, harpertown, "baseline", "vmware")
+    [bits] = [r for r in baseline.reasons if r.axis == "address bits"]
+    assert bits.severity == "warning" and "phys-bits" not in bits.message
 
 
 def test_hyperv_requires_the_same_vendor_and_keeps_a_compatibility_hook(hosts):
@@ -180,9 +202,24 @@ def test_directed_answers_are_separate(hosts):
 def test_xsave_state_missing_is_its_own_blocker(hosts):
     skylake, harpertown = hosts[SKYLAKE], hosts[HARPERTOWN]
     verdict = compat.check(skylake, harpertown, "Skylake-Server")
-    xsave = next(r for r in verdict.reasons if r.axis == "xsave")
-    assert xsave.severity == "blocker"
-    assert {"avx", "avx512f", "xsave"} <= set(xsave.features)
+    xsave = [r for r in verdict.reasons if r.axis == "xsave"]
+    assert {r.severity for r in xsave} == {"blocker"}
+    assert {"avx", "avx512f", "xsave"} <= {f for r in xsave for f in r.features}
+    messages = " ".join(r.message for r in xsave)
+    assert "XCR0 bit 2" in messages and "ZMM_Hi256 (XCR0 bit 6)" in messages
+
+
+def test_xsave_axis_is_about_state_components_not_instructions(hosts):
+    skylake, cascade = hosts[SKYLAKE], hosts[CASCADE]
+    # a new AVX-512 subset (VNNI) adds no state component: a features blocker only
+    verdict = compat.check(cascade, skylake, "host-model")
+    assert "avx512_vnni" in verdict.missing
+    assert not [r for r in verdict.reasons if r.axis == "xsave"]
+    # xsaveopt is an instruction, not a component
+    lacking = without(skylake, "xsaveopt")
+    verdict = compat.check(skylake, lacking, "host-model")
+    assert verdict.missing == ["xsaveopt"]
+    assert not [r for r in verdict.reasons if r.axis == "xsave"]
 
 
 @pytest.mark.parametrize(

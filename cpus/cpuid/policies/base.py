@@ -1,0 +1,351 @@
+"""What every hypervisor policy shares: reasons, the per-host and per-guest facts the rules read,
+and the ``Policy`` interface a hypervisor module implements.
+
+A policy decides two things (docs/compatibility.md, section 3):
+
+* ``resolve``: what a guest CPU configuration shows the guest on a given source host (features,
+  address width, vendor, TSC and nested-virtualisation exposure), in that hypervisor's terms;
+* ``reasons``: every reason that does not come from the feature masks, as small rule functions
+  over ``GuestAttrs`` and two ``HostAttrs``.  ``matrix`` evaluates the same functions once per
+  distinct (row, column) attribute key, so the matrix and ``compat.check`` always agree.
+
+Pure core: no Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ..baseline import (
+    INVTSC,
+    VMX_SVM,
+    VOLATILE,
+    HostView,
+    assist_masks,
+    host_assists,
+    names,
+)
+from ..guest_models import GuestModel
+from ..table import TABLE
+
+PASSTHROUGH = "host-passthrough"
+HOST_MODEL = "host-model"
+MODEL = "model"
+BASELINE = "baseline"
+NAMED = (MODEL, BASELINE)
+TSC_SCALE = TABLE.by_name["tsc_scale"].mask
+VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
+# IA32_VMX_PROCBASED_CTLS2: the allowed-1 settings of the secondary processor-based VM-execution
+# controls are its high 32 bits; control bit 25 is "Use TSC scaling" (Intel SDM vol. 3D,
+# appendix A.3.3 and table 25-7).
+MSR_VMX_PROCBASED_CTLS2 = 0x48B
+VMX_TSC_SCALING_ALLOWED = 1 << (32 + 25)
+
+
+def vendor_name(vendor: str | None) -> str:
+    return VENDOR_NAMES.get(vendor or "", vendor or "vendor-neutral")
+
+
+class Reason(NamedTuple):
+    """One finding: which axis, how bad (info, warning, blocker), why, and which features."""
+
+    axis: str
+    severity: str
+    message: str
+    features: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "axis": self.axis,
+            "severity": self.severity,
+            "message": self.message,
+            "features": list(self.features),
+        }
+
+
+# Intel family-6 models from Skylake on (client, server, workstation, Atom server parts of that
+# era excluded) whose VMX offers "Use TSC scaling": Linux added VMX TSC scaling for Skylake
+# (commit "KVM: VMX: Enable and initialize VMX TSC scaling", 2015, whose message names Skylake as
+# the first CPU with it); later cores keep it.  Used only when a dump carries no VMX MSRs, and
+# then said to be inferred.
+_INTEL_TSC_SCALING_MODELS = frozenset(
+    {
+        0x4E,  # Skylake mobile
+        0x5E,  # Skylake desktop
+        0x55,  # Skylake-SP, Cascade Lake, Cooper Lake
+        0x8E,  # Kaby/Coffee/Whiskey/Amber Lake mobile
+        0x9E,  # Kaby/Coffee Lake desktop
+        0xA5,  # Comet Lake
+        0xA6,  # Comet Lake mobile
+        0x66,  # Cannon Lake
+        0x6A,  # Ice Lake-SP
+        0x6C,  # Ice Lake-D
+        0x7D,  # Ice Lake client
+        0x7E,  # Ice Lake mobile
+        0x8C,  # Tiger Lake
+        0x8D,  # Tiger Lake H
+        0xA7,  # Rocket Lake
+        0x8F,  # Sapphire Rapids
+        0xCF,  # Emerald Rapids
+        0xAD,  # Granite Rapids
+        0xAE,  # Granite Rapids D
+        0x97,  # Alder Lake
+        0x9A,  # Alder Lake mobile
+        0xB7,  # Raptor Lake
+        0xBA,  # Raptor Lake P
+        0xBF,  # Raptor Lake S
+        0xAA,  # Meteor Lake
+        0xAC,  # Meteor Lake
+        0xC5,  # Arrow Lake
+        0xC6,  # Arrow Lake
+        0xBD,  # Lunar Lake
+    }
+)
+
+
+def tsc_scaling(host: HostView) -> str | None:
+    """How the host can scale a guest's TSC to another frequency, if it can:
+
+    ``"cpuid"`` (AMD ``tsc_scale``, CPUID 0x8000000A EDX bit 4), ``"msr"`` (the dump's
+    IA32_VMX_PROCBASED_CTLS2 allows "Use TSC scaling"), ``"inferred"`` (an Intel CPU of the
+    Skylake generation or later without VMX MSRs in its dump: inferred from the CPU generation),
+    else None.  Linux: arch/x86/kvm/svm/svm.c svm_hardware_setup (tsc_scaling from
+    X86_FEATURE_TSCRATEMSR), arch/x86/kvm/vmx/vmx.c hardware_setup (cpu_has_vmx_tsc_scaling).
+    """
+    if host.feature_mask & TSC_SCALE:
+        return "cpuid"
+    identity = host.identity
+    if identity.vendor != "GenuineIntel":
+        return None
+    if host.vmx_procbased_ctls2 is not None:
+        return "msr" if host.vmx_procbased_ctls2 & VMX_TSC_SCALING_ALLOWED else None
+    if identity.family == 6 and identity.model in _INTEL_TSC_SCALING_MODELS:
+        return "inferred"
+    return None
+
+
+class HostAttrs(NamedTuple):
+    """The per-host facts that decide every axis except the feature masks.
+
+    A named tuple rather than a dataclass: the matrix builds and hashes one per host class.
+    ``cpu_id`` is (vendor, family, model, stepping, brand).
+    """
+
+    vendor: str
+    phys_bits: int | None
+    in_vm: bool
+    absent_means_unknown: bool
+    has_invtsc: bool
+    tsc_scaling: str | None
+    cpu_id: tuple | None
+
+    @classmethod
+    def of(cls, host: HostView) -> HostAttrs:
+        identity = host.identity
+        return cls(
+            identity.vendor,
+            identity.phys_bits,
+            identity.in_vm,
+            host.absent_means_unknown,
+            bool(host.feature_mask & INVTSC),
+            tsc_scaling(host),
+            (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand),
+        )
+
+
+def assist_key(host: HostView) -> tuple:
+    """(host assists unknown, features the available assists can hide, features assists of
+    unknown confidence could hide): with the feature masks, decides VMware EVC admission."""
+    report = host_assists(host)
+    return (report.host_unknown, *assist_masks(report))
+
+
+class GuestAttrs(NamedTuple):
+    """The facts of a resolved guest CPU that decide the non-feature axes.
+
+    ``phys_bits_from_host``: the width was taken from the source host (passthrough's
+    host-phys-bits), so it cannot shrink at the destination.  ``vendor_pin``: the vendor string
+    the guest keeps on every host (QEMU ``vendor=``), None when it takes each host's.
+    ``tsc_khz``: the guest's ``tsc-frequency`` in kHz, when set.  ``volatile``: names of guest
+    features that can disappear from a host with a microcode or kernel update (TSX, MPX).
+    """
+
+    mode: str
+    phys_bits: int | None
+    has_invtsc: bool
+    has_nested: bool
+    vendor_pin: str | None
+    no_model: str | None = None
+    phys_bits_from_host: bool = False
+    tsc_khz: int | None = None
+    volatile: tuple[str, ...] = ()
+    hypervisor_tsc: bool = False
+
+    @property
+    def named(self) -> bool:
+        return self.mode in NAMED
+
+
+@dataclass(frozen=True, slots=True)
+class GuestCpu:
+    """A parsed guest CPU configuration (before it meets a source host).
+
+    ``added``/``removed``: ``+f``/``-f`` edits.  Options: ``phys_bits`` (``phys-bits=N``),
+    ``host_phys_bits`` (``host-phys-bits=on|off``), ``migratable`` (``migratable=on|off``, for
+    passthrough), ``tsc_khz`` (``tsc-frequency=N`` in Hz, stored in kHz), ``vendor``
+    (``vendor=GenuineIntel|AuthenticAMD``, libvirt ``vendor_id``).
+    """
+
+    spec: str
+    mode: str
+    model: GuestModel | None = None
+    added: int = 0
+    removed: int = 0
+    phys_bits: int | None = None
+    host_phys_bits: bool | None = None
+    migratable: bool | None = None
+    tsc_khz: int | None = None
+    vendor: str | None = None
+
+    @property
+    def is_named(self) -> bool:
+        return self.mode in NAMED
+
+    @property
+    def feature_mask(self) -> int | None:
+        """The model's features with the edits; None when they come from the host."""
+        if self.model is None:
+            return None
+        return (self.model.feature_mask | self.added) & ~self.removed
+
+
+class ResolvedGuest(NamedTuple):
+    """A guest CPU on a given source: its features, address width and display string.
+
+    ``evc_mode``/``evc_vendor``: the VMware EVC mode the guest runs (a named EVC key, or the
+    pool's mode for ``baseline``), which every host must be masked down to.  ``hidden``: the
+    source's features Hyper-V processor compatibility mode hides; ``uncertain``: guest features
+    that mode may hide too ("standard" is a documented lower bound).  ``nested``: vmx/svm is
+    exposed to the guest (not merely required of the host, as libvirt models require it).
+    """
+
+    mode: str
+    feature_mask: int
+    phys_bits: int | None
+    model_spec: str | None
+    model_vendor: str | None
+    no_model: str | None = None
+    evc_mode: str | None = None
+    evc_vendor: str | None = None
+    hidden: int = 0
+    uncertain: int = 0
+    compatibility: str | None = None
+    vendor_pin: str | None = None
+    phys_bits_from_host: bool = False
+    tsc_khz: int | None = None
+    nested: bool | None = None
+    hypervisor_tsc: bool = False
+
+    @property
+    def attrs(self) -> GuestAttrs:
+        nested = self.nested if self.nested is not None else bool(self.feature_mask & VMX_SVM)
+        volatile = tuple(names(self.feature_mask & VOLATILE)) if self.mode in NAMED else ()
+        return GuestAttrs(
+            self.mode,
+            self.phys_bits,
+            bool(self.feature_mask & INVTSC),
+            nested,
+            self.vendor_pin,
+            self.no_model,
+            self.phys_bits_from_host,
+            self.tsc_khz,
+            volatile,
+            self.hypervisor_tsc,
+        )
+
+
+class Policy:
+    """One hypervisor's rules.  Subclasses set ``key``/``label`` and implement the hooks."""
+
+    key = ""
+    label = ""
+    # Features the hypervisor provides to a named guest model whatever the host has.
+    emulated = 0
+
+    rules: tuple = ()
+
+    def resolve(self, guest: GuestCpu, source: HostView, pool_result) -> ResolvedGuest:
+        """What ``guest`` shows the guest when it is started on ``source``."""
+        raise NotImplementedError
+
+    def reasons(self, guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+        """Every non-feature reason of this hypervisor for one directed pair: its own rules,
+        then the rules every hypervisor shares."""
+        found = []
+        for rule in (*self.rules, *COMMON_RULES):
+            found += rule(guest, source, destination)
+        return found
+
+    def __repr__(self) -> str:
+        return f"<policy {self.key}>"
+
+
+# --- Rules every hypervisor applies ------------------------------------------------------------
+
+
+def report_in_vm(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """A report taken inside a VM (CPUID.1:ECX bit 31, the hypervisor bit) shows what that VM's
+    hypervisor chose to show, not the host CPU (Intel SDM vol. 2A CPUID; Linux
+    arch/x86/kernel/cpu/hypervisor.c detect_hypervisor_vendor)."""
+    return [
+        Reason(
+            "report",
+            "warning",
+            f"the {side} report was taken inside a virtual machine: it shows a masked guest "
+            "view, not the host's CPU",
+        )
+        for side, attrs in (("source", source), ("destination", destination))
+        if attrs.in_vm
+    ]
+
+
+def report_names_only(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """A name-based report (/proc/cpuinfo, lscpu, libvirt XML, QMP) lists the features its tool
+    knew by name: one it does not name is unknown, not absent (docs/cpuid-formats.md)."""
+    return [
+        Reason(
+            "report",
+            "warning",
+            f"the {side} report lists feature names, not CPUID bits: a feature it does not name "
+            "is unknown, not absent, so this verdict may miss a difference",
+        )
+        for side, attrs in (("source", source), ("destination", destination))
+        if attrs.absent_means_unknown
+    ]
+
+
+def volatile_features(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """A named guest CPU that relies on TSX or MPX can lose its hosts: Intel's TAA microcode
+    (INTEL-SA-00270) lets the OS disable TSX and Linux does so by default since 5.14 on affected
+    CPUs (arch/x86/kernel/cpu/tsx.c tsx_init, X86_TSX_DEFAULT_OFF); Linux 5.6 removed MPX support
+    and CPUs from Ice Lake on do not implement it.  A host that loses them can no longer run or
+    receive the guest (QEMU refuses a model feature the host lacks: target/i386/cpu.c
+    x86_cpu_filter_features)."""
+    if not guest.named or not guest.volatile:
+        return []
+    listed = ", ".join(guest.volatile)
+    return [
+        Reason(
+            "features",
+            "warning",
+            f"the guest CPU relies on {listed}, which hosts lose with a microcode or kernel "
+            "update (TSX: Intel's TAA microcode and Linux's tsx=off default since 5.14; MPX: "
+            "removed from Linux 5.6 and from CPUs since Ice Lake); a host that loses them can "
+            "no longer receive this guest, so prefer a model without them (the -noTSX variants)",
+            guest.volatile,
+        )
+    ]
+
+
+COMMON_RULES = (report_in_vm, report_names_only, volatile_features)

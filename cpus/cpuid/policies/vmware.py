@@ -1,0 +1,187 @@
+"""VMware vSphere vMotion and EVC: what the guest sees, and every non-feature rule.
+
+A VMware guest CPU is one of three things (vSphere "Enhanced vMotion Compatibility", "Per-VM
+EVC"): **no EVC** (``host-passthrough``/``host-model``: the VM sees the host's features), a
+**cluster EVC mode** (``baseline``: the highest mode every host of the source's vendor in the
+pool supports) or a **per-VM EVC mode** (an EVC key such as ``intel-penryn``).  A QEMU or
+libvirt model name stands for the feature set it names.
+
+* ESXi virtualises the guest's TSC across vMotion (VMware "Timekeeping in VMware Virtual
+  Machines"): there is no TSC reason, and ``invtsc`` is not a feature the VM carries.
+* Nested hardware virtualisation (``vhv.enable``, "Expose hardware assisted virtualization to the
+  guest OS") is off unless asked: ``+vmx``/``+svm`` in the guest CPU.
+* No QEMU vocabulary: VMware has no ``phys-bits``, ``tsc-frequency`` or nested-state options.
+"""
+
+from __future__ import annotations
+
+from .. import guest_models
+from ..baseline import GUEST_VISIBLE, INVTSC, NOT_VIRTUALISED, VENDOR_KEYS, HostView
+from .base import (
+    BASELINE,
+    HOST_MODEL,
+    MODEL,
+    PASSTHROUGH,
+    GuestAttrs,
+    GuestCpu,
+    HostAttrs,
+    Policy,
+    Reason,
+    ResolvedGuest,
+    vendor_name,
+)
+from .kvm import VMX_SVM_MASK
+
+
+def evc_display(key: str | None) -> str:
+    """``intel-penryn (Intel "Penryn" Generation)``: the key with vCenter's display name."""
+    if key is None:
+        return ""
+    model = guest_models.find(key)
+    label = getattr(model, "description", None) or getattr(model, "label", None) if model else None
+    return f"{key} ({label})" if label and label != key else key
+
+
+class VmwarePolicy(Policy):
+    key = "vmware"
+    label = "VMware vSphere"
+    emulated = 0
+
+    def resolve(self, guest: GuestCpu, source: HostView, pool_result) -> ResolvedGuest:
+        identity = source.identity
+        bits = identity.phys_bits
+        if guest.mode in (PASSTHROUGH, HOST_MODEL):
+            visible = source.feature_mask & GUEST_VISIBLE & ~NOT_VIRTUALISED & ~INVTSC
+            asked = guest.added & VMX_SVM_MASK & ~guest.removed
+            mask = ((visible & ~VMX_SVM_MASK) | (guest.added & visible)) & ~guest.removed
+            return ResolvedGuest(
+                guest.mode,
+                mask,
+                bits,
+                None,
+                identity.vendor,
+                nested=bool(asked),
+                hypervisor_tsc=True,
+            )
+        if guest.mode == MODEL:
+            evc = guest.model.source == "vmware-evc"
+            mask = guest.feature_mask & ~INVTSC
+            return ResolvedGuest(
+                MODEL,
+                mask,
+                bits,
+                guest.spec,
+                guest.model.vendor,
+                evc_mode=guest.model.name if evc else None,
+                evc_vendor=guest.model.vendor if evc else None,
+                nested=bool(guest.added & VMX_SVM_MASK & ~guest.removed),
+                hypervisor_tsc=True,
+            )
+        if pool_result is None:
+            raise ValueError("a baseline guest needs the pool's baseline")
+        vendor_key = VENDOR_KEYS.get(identity.vendor, identity.vendor)
+        key = pool_result.evc_modes.get(vendor_key)
+        if key is None:
+            why = f"no EVC mode is supported by every {vendor_name(identity.vendor)} host"
+            lacking = pool_result.evc_unsupported.get(vendor_key)
+            if lacking:
+                why += f" ({lacking}: none supported)"
+            return ResolvedGuest(
+                BASELINE, 0, bits, None, identity.vendor, why, nested=False, hypervisor_tsc=True
+            )
+        mode = guest_models.find(key)
+        return ResolvedGuest(
+            BASELINE,
+            mode.feature_mask,
+            bits,
+            key,
+            mode.vendor,
+            evc_mode=key,
+            evc_vendor=mode.vendor,
+            nested=False,
+            hypervisor_tsc=True,
+        )
+
+    @property
+    def rules(self) -> tuple:
+        return (vmware_no_evc_mode, vmware_vendor, vmware_address_bits, vmware_nested)
+
+
+def vmware_no_evc_mode(
+    guest: GuestAttrs, source: HostAttrs, destination: HostAttrs
+) -> list[Reason]:
+    """A cluster EVC mode exists only if every host of the vendor supports it (VMware KB 1003212,
+    "EVC and CPU Compatibility FAQ")."""
+    if not guest.no_model:
+        return []
+    return [
+        Reason(
+            "features",
+            "blocker",
+            f"VMware: {guest.no_model} of the pool, so the cluster has no EVC mode for them",
+        )
+    ]
+
+
+def vmware_vendor(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """vMotion never crosses CPU vendors, with or without EVC (VMware KB 1003212: EVC "does not
+    allow for migration with vMotion between Intel and AMD processors")."""
+    if source.vendor == destination.vendor:
+        return []
+    return [
+        Reason(
+            "vendor",
+            "blocker",
+            f"{vendor_name(source.vendor)} -> {vendor_name(destination.vendor)}: VMware vMotion "
+            "never crosses CPU vendors, with or without an EVC mode",
+        )
+    ]
+
+
+def vmware_address_bits(
+    guest: GuestAttrs, source: HostAttrs, destination: HostAttrs
+) -> list[Reason]:
+    """VMware documents no rule for a VM's physical address width across vMotion: the VM is
+    assumed to see the source's width, and a narrower destination is a warning, not a guess at
+    a blocker (docs/compatibility.md says the sources are silent)."""
+    if guest.phys_bits is None or destination.phys_bits is None:
+        return [
+            Reason(
+                "address bits",
+                "warning",
+                "the physical address width of one host is not in its report, so it cannot be "
+                "compared",
+            )
+        ]
+    if guest.phys_bits <= destination.phys_bits:
+        return []
+    return [
+        Reason(
+            "address bits",
+            "warning",
+            f"the source has {guest.phys_bits} physical address bits and the destination only "
+            f"{destination.phys_bits}: VMware documents no rule for this, so a VM with memory "
+            f"or device mappings above 2^{destination.phys_bits} may not fit there",
+        )
+    ]
+
+
+def vmware_nested(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """Nested hardware virtualisation (``vhv.enable``), only when the guest CPU asks for it: the
+    guest hypervisor depends on the VT-x/AMD-V features the host passes through (VMware "Running
+    Nested VMs"); within a vendor that is a warning (cross-vendor is blocked anyway)."""
+    if not guest.has_nested or source.vendor != destination.vendor:
+        return []
+    return [
+        Reason(
+            "nested virt",
+            "warning",
+            "hardware-assisted virtualisation is exposed to the guest (vhv.enable): its own "
+            "hypervisor relies on the host's VT-x/AMD-V features, which the destination must "
+            "offer alike",
+            ("vmx", "svm"),
+        )
+    ]
+
+
+POLICY = VmwarePolicy()
