@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cpus.cpuid import DumpParseError, decode, matrix  # noqa: E402
+from cpus.cpuid import DumpParseError, decode, matrix, policies  # noqa: E402
 from cpus.cpuid import baseline as pool_baseline  # noqa: E402
 from cpus.cpuid.baseline import host_view  # noqa: E402
 from cpus.cpuid.compat import parse_guest_cpu  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument(
         "--guest", default="host-passthrough", help="guest CPU (default passthrough)"
     )
-    parser.add_argument("--hypervisor", default="kvm", choices=("kvm", "vmware", "hyperv"))
+    parser.add_argument("--hypervisor", default="kvm", choices=policies.HYPERVISORS)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 

@@ -51,6 +51,8 @@ DEFAULT_CPUID_TOOL = "cpuid"
 # The server refuses reports over 2 MiB; `cpuid -r` of a very large host can exceed that.
 CPUID_TOOL_ALL_CPUS_LIMIT = 1536 * 1024
 
+# The engine's hypervisors (the server's policy registry, cpus/cpuid/policies; the client is
+# standalone, so it keeps a copy that tests/engine/test_registry.py compares with the registry).
 HYPERVISORS_CHECK = ("kvm", "vmware", "hyperv")
 HYPERVISORS_RECORD = ("kvm", "vmware", "hyperv", "xen")
 OUTCOMES = (

@@ -226,7 +226,8 @@ SPECTACULAR_SETTINGS = {
     # Two choice sets are both called "hypervisor": the ledger's (with Xen) and the engine's.
     "ENUM_NAME_OVERRIDES": {
         "LedgerHypervisorEnum": "migrations_log.models.Hypervisor",
-        "EngineHypervisorEnum": ["kvm", "vmware", "hyperv"],
+        # The engine's list is the policy registry (cpus/cpuid/policies).
+        "EngineHypervisorEnum": "cpus.cpuid.policies.HYPERVISORS",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -292,6 +292,9 @@ POLICY_CASES = [
     ("amd-rev-e", "vmware", None),
     ("intel-westmere,-sse4_1", "vmware", None),
     ("baseline", "vmware", None),
+    ("host-passthrough", "hyperv", "dynamic"),
+    ("Penryn,+vmx", "hyperv", "dynamic"),
+    ("host-passthrough,+vmx", "vmware", None),
 ]
 
 

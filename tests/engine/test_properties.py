@@ -20,6 +20,15 @@ GUESTS = [
     "EPYC,phys-bits=36",
     "intel-penryn",
     "x86-64-v2",
+    # engine 2.0 options: QEMU's migratable/invtsc/tsc-frequency, host-phys-bits, vendor pinning,
+    # nested virtualisation when asked, volatile TSX, libvirt's own model semantics
+    "host-passthrough,+invtsc",
+    "host-passthrough,migratable=off,tsc-frequency=2400000000",
+    "host-passthrough,phys-bits=39,+vmx,+svm",
+    "Opteron_G2,vendor=GenuineIntel,host-phys-bits=on",
+    "Cascadelake-Server,+invtsc,tsc-frequency=2100000000",
+    "libvirt:qemu64",
+    "qemu64",
 ]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

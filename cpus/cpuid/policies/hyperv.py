@@ -222,7 +222,8 @@ def hyperv_address_bits(
 def hyperv_named_model(
     guest: GuestAttrs, source: HostAttrs, destination: HostAttrs
 ) -> list[Reason]:
-    """Hyper-V has no named guest CPU models (Set-VMProcessor has none): say what the name
+    """Hyper-V has no named guest CPU models (Microsoft Learn, Set-VMProcessor: its only CPU
+    feature switches are compatibility mode and nested virtualisation): say what the name
     stands for."""
     if not guest.named:
         return []
