@@ -184,16 +184,22 @@ def class_matrix(
     # its attributes; of each host its HostAttrs with the fields no rule can read for this guest
     # set to None (the identity is read by the passthrough identity rule, the TSC rule and the
     # KVM generation note; the TSC bits only when some guest has an invariant TSC).
-    any_invtsc = any(r.attrs.has_invtsc for r in resolved)
+    guest_attrs = [r.attrs for r in resolved]
+    any_invtsc = any(a.has_invtsc for a in guest_attrs)
     keep_identity = guest.mode == PASSTHROUGH or any_invtsc or hypervisor == "kvm"
-
-    def host_key(view: HostView) -> HostAttrs:
+    # One HostAttrs per class, reduced to what the rules can read for this guest set.
+    reduced: dict[HostAttrs, HostAttrs] = {}
+    host_keys = []
+    for view in views:
         attrs = HostAttrs.of(view)
-        return attrs._replace(
-            has_invtsc=attrs.has_invtsc if any_invtsc else False,
-            tsc_scaling=attrs.tsc_scaling if any_invtsc else None,
-            cpu_id=_identity_key(attrs.cpu_id, hypervisor, any_invtsc) if keep_identity else None,
-        )
+        key = reduced.get(attrs)
+        if key is None:
+            key = reduced[attrs] = attrs._replace(
+                has_invtsc=attrs.has_invtsc if any_invtsc else False,
+                tsc_scaling=attrs.tsc_scaling if any_invtsc else None,
+                cpu_id=_identity_key(attrs.cpu_id, any_invtsc) if keep_identity else None,
+            )
+        host_keys.append(key)
 
     row_index: dict[tuple, int] = {}
     row_ids = np.empty(len(views), dtype=np.intp)
@@ -203,8 +209,8 @@ def class_matrix(
             mode_ids[(r.evc_mode, r.evc_vendor, r.feature_mask)] if r.evc_mode is not None else -1
         )
         key = (
-            r.attrs,
-            host_key(v)._replace(phys_bits=v.identity.phys_bits),
+            guest_attrs[position],
+            host_keys[position],
             bool(gaps[0]),
             bool(gaps[1]) or compatibility_unlisted(r, v),
             mode_index,
@@ -213,8 +219,8 @@ def class_matrix(
         row_ids[position] = row_index.setdefault(key, len(row_index))
     col_index: dict[tuple, int] = {}
     col_ids = np.empty(len(views), dtype=np.intp)
-    for position, v in enumerate(views):
-        key = (host_key(v), tuple(levels[position] for levels in admission))
+    for position in range(len(views)):
+        key = (host_keys[position], tuple(levels[position] for levels in admission))
         col_ids[position] = col_index.setdefault(key, len(col_index))
     row_keys = list(row_index)
     col_keys = list(col_index)
@@ -305,7 +311,7 @@ def class_matrix(
     return levels, missing
 
 
-def _identity_key(cpu_id: tuple | None, hypervisor: str, any_invtsc: bool) -> tuple | None:
+def _identity_key(cpu_id: tuple | None, any_invtsc: bool) -> tuple | None:
     """The part of the identity the rules can read: all of it for the TSC rule (same CPU), else
     vendor, family, model and stepping (passthrough identity, KVM generation note)."""
     if cpu_id is None or any_invtsc:

@@ -15,6 +15,7 @@ Pure core: no Django.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from ..baseline import (
@@ -142,16 +143,26 @@ class HostAttrs(NamedTuple):
 
     @classmethod
     def of(cls, host: HostView) -> HostAttrs:
-        identity = host.identity
-        return cls(
-            identity.vendor,
-            identity.phys_bits,
-            identity.in_vm,
+        return _host_attrs(
+            host.identity,
             host.absent_means_unknown,
             bool(host.feature_mask & INVTSC),
             tsc_scaling(host),
-            (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand),
         )
+
+
+@lru_cache(maxsize=8192)
+def _host_attrs(identity, absent_means_unknown: bool, has_invtsc: bool, scaling) -> HostAttrs:
+    """HostAttrs are few (hosts share identities): one per distinct combination."""
+    return HostAttrs(
+        identity.vendor,
+        identity.phys_bits,
+        identity.in_vm,
+        absent_means_unknown,
+        has_invtsc,
+        scaling,
+        (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand),
+    )
 
 
 def assist_key(host: HostView) -> tuple:
