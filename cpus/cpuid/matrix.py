@@ -180,13 +180,14 @@ def class_matrix(
         [to_words(guest_masks), to_words(lacking), to_words(unknown), to_words(uncertain_masks)],
         used & lacks,
     )
-    # Keys hold only what axis_reasons reads of each side, so the table stays small: of the guest
-    # its attributes; of each host its HostAttrs with the fields no rule can read for this guest
-    # set to None (the identity is read by the passthrough identity rule, the TSC rule and the
-    # KVM generation note; the TSC bits only when some guest has an invariant TSC).
+    # Keys hold only what axis_reasons reads of each side for a level, so the table stays small:
+    # of the guest its attributes; of each host its HostAttrs with the fields no rule can read
+    # for this guest set cleared (the TSC bits only when some guest has an invariant TSC).
     guest_attrs = [r.attrs for r in resolved]
     any_invtsc = any(a.has_invtsc for a in guest_attrs)
-    keep_identity = guest.mode == PASSTHROUGH or any_invtsc or hypervisor == "kvm"
+    # Only KVM's passthrough identity warning and its TSC rule read the identity for a level
+    # (the KVM generation note is info).
+    keep_identity = hypervisor == "kvm" and (guest.mode == PASSTHROUGH or any_invtsc)
     # One HostAttrs per class, reduced to what the rules can read for this guest set.
     reduced: dict[HostAttrs, HostAttrs] = {}
     host_keys = []

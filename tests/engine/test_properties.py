@@ -173,3 +173,24 @@ def test_suggested_model_is_not_blocked_by_features(real_hosts, data):
         again = compat.check(source, destination, verdict.suggestion["guest_cpu"], "kvm")
         assert again.verdict == verdict.suggestion["verdict"]
         assert compat.LEVELS.index(again.verdict) < compat.LEVELS.index(verdict.verdict)
+
+
+def test_matrix_equals_check_on_every_pair_of_distinct_real_cpus(real_hosts):
+    """Deterministic companion of the property test: one host per distinct real CPU, every
+    guest CPU of GUESTS, every hypervisor of the registry, every directed pair."""
+    seen, pool = set(), []
+    for host in real_hosts:
+        key = (host.identity.vendor, host.identity.family, host.identity.model, host.feature_mask)
+        if key not in seen:
+            seen.add(key)
+            pool.append(host)
+    for hypervisor in compat.HYPERVISORS:
+        for guest in GUESTS:
+            result = matrix.compute(pool, guest, hypervisor)
+            for i, source in enumerate(pool):
+                for j, destination in enumerate(pool):
+                    verdict = compat.check(
+                        source, destination, guest, hypervisor, pool=pool, suggest=False
+                    )
+                    assert result.verdict(i, j) == verdict.verdict, (guest, hypervisor, i, j)
+                    assert result.missing[i, j] == verdict.missing_count
