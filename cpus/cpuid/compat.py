@@ -64,6 +64,7 @@ from .policies.base import (
     vendor_name,
 )
 from .policies.hyperv import CLASSIC_MODES, COMPATIBILITY_MODES, hyperv_hidden, hyperv_newer_mask
+from .policies.vmware import evc_display
 from .result import DecodedDump
 from .table import TABLE
 
@@ -433,7 +434,8 @@ def _admission_reasons(
             Reason(
                 "assists",
                 admission.severity,
-                "VMware EVC: " + evc_admission_message(admission, host, who, vocabulary),
+                f"VMware EVC mode {evc_display(guest.evc_mode)}: "
+                + evc_admission_message(admission, host, who, vocabulary),
                 tuple(names(features, vocabulary)),
             )
         )
@@ -694,8 +696,6 @@ def _suggest(
     if LEVELS.index(better.verdict) >= LEVELS.index(verdict):
         return None
     if hypervisor == "vmware":
-        from .policies.vmware import evc_display
-
         what = f"EVC mode {evc_display(spec)} (per-VM or cluster), the highest both hosts support"
     else:
         what = f"guest CPU {spec!r}, the best named model both hosts can run"

@@ -132,3 +132,35 @@ def test_compat_matrix_human_and_bad_guest(demo_paths):
     with pytest.raises(SystemExit) as exit_info:
         call_command("compat_matrix", *demo_paths, "--guest", "Nope", stderr=io.StringIO())
     assert exit_info.value.code == 2
+
+
+def test_check_pair_hyperv_compatibility_mode(demo_paths):
+    _, barcelona, shanghai = demo_paths
+    backward = json.loads(
+        run("check_pair", shanghai, barcelona, "--hypervisor", "hyperv", "--json")
+    )
+    assert backward["verdict"] == "blocked" and backward["hyperv_compatibility"] is None
+    dynamic = json.loads(
+        run(
+            "check_pair",
+            shanghai,
+            barcelona,
+            "--hypervisor",
+            "hyperv",
+            "--hyperv-compatibility",
+            "dynamic",
+            "--json",
+        )
+    )
+    assert dynamic["hyperv_compatibility"] == "dynamic" and dynamic["missing"] == []
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(
+            "check_pair",
+            shanghai,
+            barcelona,
+            "--hyperv-compatibility",
+            "2008r2",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    assert exit_info.value.code == 2  # a Hyper-V mode given to KVM

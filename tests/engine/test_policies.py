@@ -160,7 +160,9 @@ def test_a_report_taken_in_a_vm_gives_host_assists_unknown(hosts):
     in_vm, harpertown = hosts[SKYLAKE_IN_VM], hosts[HARPERTOWN]
     verdict = compat.check(in_vm, harpertown, "intel-penryn", "vmware")
     [warning] = reasons(verdict, "assists", "warning")
-    assert warning.message.startswith("VMware EVC: host assists unknown")
+    assert warning.message.startswith(
+        'VMware EVC mode intel-penryn (Intel "Penryn" Generation): host assists unknown'
+    )
     result = baseline.compute([in_vm, harpertown])
     assert result.evc_blockers == {"intel": []}
     assert any("host assists unknown" in note for note in result.notes)

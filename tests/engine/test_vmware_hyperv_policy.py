@@ -104,3 +104,16 @@ def test_hyperv_dynamic_mode_shows_the_pools_common_features(hosts):
                 hyperv_compatibility="dynamic",
             )
             assert grid.verdict(i, j) == cell.verdict
+
+
+def test_vmware_names_its_three_kinds_of_guest_cpu(hosts):
+    harpertown, nehalem = hosts[HARPERTOWN], hosts[NEHALEM]
+
+    def kind(guest):
+        verdict = compat.check(harpertown, nehalem, guest, "vmware")
+        [info] = [r for r in verdict.reasons if r.message.startswith("VMware guest CPU")]
+        return info.message
+
+    assert "no EVC" in kind("host-passthrough")
+    assert 'cluster EVC mode intel-penryn (Intel "Penryn" Generation)' in kind("baseline")
+    assert 'per-VM EVC mode intel-merom (Intel "Merom" Generation)' in kind("intel-merom")

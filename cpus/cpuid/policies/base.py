@@ -192,6 +192,7 @@ class GuestAttrs(NamedTuple):
     tsc_khz: int | None = None
     volatile: tuple[str, ...] = ()
     hypervisor_tsc: bool = False
+    evc_mode: str | None = None
 
     @property
     def named(self) -> bool:
@@ -273,6 +274,7 @@ class ResolvedGuest(NamedTuple):
             self.tsc_khz,
             volatile,
             self.hypervisor_tsc,
+            self.evc_mode,
         )
 
 

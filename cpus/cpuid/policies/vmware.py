@@ -104,7 +104,34 @@ class VmwarePolicy(Policy):
 
     @property
     def rules(self) -> tuple:
-        return (vmware_no_evc_mode, vmware_vendor, vmware_address_bits, vmware_nested)
+        return (
+            vmware_guest_cpu,
+            vmware_no_evc_mode,
+            vmware_vendor,
+            vmware_address_bits,
+            vmware_nested,
+        )
+
+
+def vmware_guest_cpu(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """Say which of VMware's three guest CPU kinds this is: no EVC (the VM sees the host's
+    features), a cluster EVC mode, or a per-VM EVC mode (VMware vSphere documentation,
+    "Enhanced vMotion Compatibility" and "Per-VM EVC", virtual hardware 14 and later)."""
+    if guest.mode in (PASSTHROUGH, HOST_MODEL):
+        what = (
+            "no EVC: the VM sees the CPU features of the host it was powered on, so every "
+            "destination must offer all of them"
+        )
+    elif guest.mode == BASELINE and guest.evc_mode:
+        what = f"cluster EVC mode {evc_display(guest.evc_mode)}: every host is masked down to it"
+    elif guest.evc_mode:
+        what = (
+            f"per-VM EVC mode {evc_display(guest.evc_mode)}: the VM carries the mode, and each "
+            "host must be able to mask itself down to it"
+        )
+    else:
+        what = "the named model stands for the EVC-masked feature set the VM sees"
+    return [Reason("features", "info", f"VMware guest CPU: {what}")]
 
 
 def vmware_no_evc_mode(

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 
 from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.baseline import HostView, host_view
-from cpus.cpuid.compat import HYPERVISORS, GuestCpuError, check
+from cpus.cpuid.compat import HYPERV_COMPATIBILITY, HYPERVISORS, GuestCpuError, check
 from cpus.cpuid.formats import MAX_BYTES
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
@@ -59,6 +59,13 @@ class Command(BaseCommand):
             "model such as 'Opteron_G2,-rdtscp' or 'intel-penryn'",
         )
         parser.add_argument("--hypervisor", choices=HYPERVISORS, default="kvm")
+        parser.add_argument(
+            "--hyperv-compatibility",
+            choices=HYPERV_COMPATIBILITY,
+            default=None,
+            help="Hyper-V processor compatibility mode (dynamic: the features common to SRC and "
+            "DST)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--names", choices=VOCABULARIES, default="linux")
 
@@ -74,9 +81,13 @@ class Command(BaseCommand):
                 options["guest"],
                 options["hypervisor"],
                 vocabulary=vocabulary_of(options["names"]),
+                hyperv_compatibility=options["hyperv_compatibility"],
             )
         except GuestCpuError as error:
             self.stderr.write(f"--guest: {error}")
+            sys.exit(2)
+        except ValueError as error:
+            self.stderr.write(f"--hyperv-compatibility: {error}")
             sys.exit(2)
         if options["json"]:
             self.stdout.write(json.dumps(verdict.to_dict()))
