@@ -6,7 +6,8 @@ Guest CPU (``KvmPolicy.resolve``):
   features KVM can virtualise (``baseline.NOT_VIRTUALISED`` never reach a guest).  QEMU's
   ``migratable`` property defaults to on for ``-cpu host`` and drops the unmigratable features
   (``invtsc``; target/i386/cpu.c ``x86_cpu_get_supported_feature_word(..., migratable_only)``
-  and ``feature_word_info[].unmigratable_flags``); libvirt's host-passthrough keeps
+  and ``feature_word_info[].unmigratable_flags``; QEMU commit 120eee7d "target-i386: Set
+  migratable=yes by default on host CPU model"); libvirt's host-passthrough keeps
   ``migratable='on'`` by default (libvirt formatdomain "CPU model and topology").  ``+invtsc`` or
   ``migratable=off`` brings ``invtsc`` back.  The width is the source's (``-cpu host`` sets
   ``host-phys-bits=on``: target/i386/host-cpu.c ``host_cpu_max_instance_init``).
