@@ -133,7 +133,11 @@ class HypervPolicy(Policy):
     def apply_compatibility(
         self, resolved: ResolvedGuest, source: HostView, mode: str, pool_result
     ) -> ResolvedGuest:
-        """Processor compatibility mode on top of what the guest would see."""
+        """Processor compatibility mode on top of what the guest would see.  ``dynamic``: the
+        features common to every node (Microsoft Learn, "Dynamic processor compatibility mode":
+        "the common denominator of the CPU features supported by the nodes in the cluster";
+        ``assists.hyperv_dynamic_visible_mask``), taken as the pool baseline's features, which
+        also leaves out what a name-based report cannot show."""
         if mode == "dynamic":
             common = pool_result.feature_mask if pool_result is not None else resolved.feature_mask
             mask = resolved.feature_mask & common
