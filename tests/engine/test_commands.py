@@ -164,3 +164,22 @@ def test_check_pair_hyperv_compatibility_mode(demo_paths):
             stderr=io.StringIO(),
         )
     assert exit_info.value.code == 2  # a Hyper-V mode given to KVM
+
+
+def test_compat_matrix_hyperv_dynamic_mode(demo_paths):
+    _, barcelona, shanghai = demo_paths
+    record = json.loads(
+        run(
+            "compat_matrix",
+            barcelona,
+            shanghai,
+            "--hypervisor",
+            "hyperv",
+            "--hyperv-compatibility",
+            "dynamic",
+            "--json",
+        )
+    )
+    # the guest sees only what both AMD hosts share: nothing is missing either way
+    assert record["missing"] == [[0, 0], [0, 0]]
+    assert "blocked" not in {level for row in record["verdicts"] for level in row}

@@ -14,7 +14,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from cpus.cpuid import matrix
-from cpus.cpuid.compat import HYPERVISORS, GuestCpuError
+from cpus.cpuid.compat import HYPERV_COMPATIBILITY, HYPERVISORS, GuestCpuError
 from cpus.management.commands.check_pair import load_hosts
 
 SYMBOLS = {"safe": "S", "safe-with-model": "M", "risky": "R", "blocked": "X"}
@@ -31,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE", help="host reports")
         parser.add_argument("--guest", default="host-passthrough")
         parser.add_argument("--hypervisor", choices=HYPERVISORS, default="kvm")
+        parser.add_argument(
+            "--hyperv-compatibility",
+            choices=HYPERV_COMPATIBILITY,
+            default=None,
+            help="Hyper-V processor compatibility mode (dynamic: the hosts' common features)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options):
@@ -38,9 +44,17 @@ class Command(BaseCommand):
         if hosts is None:
             sys.exit(2)
         try:
-            result = matrix.compute(hosts, options["guest"], options["hypervisor"])
+            result = matrix.compute(
+                hosts,
+                options["guest"],
+                options["hypervisor"],
+                hyperv_compatibility=options["hyperv_compatibility"],
+            )
         except GuestCpuError as error:
             self.stderr.write(f"--guest: {error}")
+            sys.exit(2)
+        except ValueError as error:
+            self.stderr.write(f"--hyperv-compatibility: {error}")
             sys.exit(2)
         record = result.to_dict()
         if options["json"]:
