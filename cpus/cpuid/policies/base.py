@@ -191,7 +191,6 @@ class GuestAttrs(NamedTuple):
     phys_bits_from_host: bool = False
     tsc_khz: int | None = None
     volatile: tuple[str, ...] = ()
-    hypervisor_tsc: bool = False
     evc_mode: str | None = None
 
     @property
@@ -257,7 +256,6 @@ class ResolvedGuest(NamedTuple):
     phys_bits_from_host: bool = False
     tsc_khz: int | None = None
     nested: bool | None = None
-    hypervisor_tsc: bool = False
 
     @property
     def attrs(self) -> GuestAttrs:
@@ -273,7 +271,6 @@ class ResolvedGuest(NamedTuple):
             self.phys_bits_from_host,
             self.tsc_khz,
             volatile,
-            self.hypervisor_tsc,
             self.evc_mode,
         )
 

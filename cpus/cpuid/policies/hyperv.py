@@ -104,9 +104,7 @@ class HypervPolicy(Policy):
         if guest.mode in (PASSTHROUGH, HOST_MODEL):
             visible = source.feature_mask & GUEST_VISIBLE & ~NOT_VIRTUALISED & ~INVTSC
             mask = ((visible & ~VMX_SVM_MASK) | (guest.added & visible)) & ~guest.removed
-            return ResolvedGuest(
-                guest.mode, mask, bits, None, identity.vendor, nested=asked, hypervisor_tsc=True
-            )
+            return ResolvedGuest(guest.mode, mask, bits, None, identity.vendor, nested=asked)
         if guest.mode == MODEL:
             return ResolvedGuest(
                 MODEL,
@@ -115,7 +113,6 @@ class HypervPolicy(Policy):
                 guest.spec,
                 guest.model.vendor,
                 nested=asked,
-                hypervisor_tsc=True,
             )
         if pool_result is None:
             raise ValueError("a baseline guest needs the pool's baseline")
@@ -127,7 +124,6 @@ class HypervPolicy(Policy):
             pool_result.qemu_spec,
             fitted.model.vendor,
             nested=False,
-            hypervisor_tsc=True,
         )
 
     def apply_compatibility(

@@ -61,7 +61,6 @@ class VmwarePolicy(Policy):
                 None,
                 identity.vendor,
                 nested=bool(asked),
-                hypervisor_tsc=True,
             )
         if guest.mode == MODEL:
             evc = guest.model.source == "vmware-evc"
@@ -75,7 +74,6 @@ class VmwarePolicy(Policy):
                 evc_mode=guest.model.name if evc else None,
                 evc_vendor=guest.model.vendor if evc else None,
                 nested=bool(guest.added & VMX_SVM_MASK & ~guest.removed),
-                hypervisor_tsc=True,
             )
         if pool_result is None:
             raise ValueError("a baseline guest needs the pool's baseline")
@@ -86,9 +84,7 @@ class VmwarePolicy(Policy):
             lacking = pool_result.evc_unsupported.get(vendor_key)
             if lacking:
                 why += f" ({lacking}: none supported)"
-            return ResolvedGuest(
-                BASELINE, 0, bits, None, identity.vendor, why, nested=False, hypervisor_tsc=True
-            )
+            return ResolvedGuest(BASELINE, 0, bits, None, identity.vendor, why, nested=False)
         mode = guest_models.find(key)
         return ResolvedGuest(
             BASELINE,
@@ -99,7 +95,6 @@ class VmwarePolicy(Policy):
             evc_mode=key,
             evc_vendor=mode.vendor,
             nested=False,
-            hypervisor_tsc=True,
         )
 
     @property
