@@ -615,15 +615,20 @@ HYPERVISOR_POLICIES = {
     ),
     "vmware": HypervisorPolicy(
         "vmware",
-        needs_assist=True,
+        needs_assist=False,
         explanation=(
-            "VMware EVC runs each host below its own feature level by masking CPUID with Intel "
-            "FlexMigration (masking or faulting) or AMD-V Extended Migration (override MSRs); it "
-            "never crosses vendors, and VMware warns it 'cannot prevent virtual machines from "
-            "accessing hidden CPU features in all circumstances'"
+            "VMware EVC presents each host's CPU as an earlier generation's; VMware's documents "
+            "name Intel FlexMigration and AMD-V Extended Migration for it, but on a host with "
+            "VT-x/AMD-V (which EVC requires enabled where the CPU has it) the guest's CPUID exits "
+            "to ESXi, so those assists are needed only on hosts without hardware virtualisation; "
+            "a CPU that supports an EVC mode supports every lower mode of its vendor (KB "
+            "1003212); EVC never crosses vendors, and VMware warns it 'cannot prevent virtual "
+            "machines from accessing hidden CPU features in all circumstances'"
         ),
         source="VMware vSphere 6.7 documentation, Enhanced vMotion Compatibility "
-        "(GUID-9F444D9B-44A0-4967-8C07-693C6B40278A)",
+        "(GUID-9F444D9B-44A0-4967-8C07-693C6B40278A); vSphere 5.0 documentation, EVC "
+        "Requirements for Hosts (GUID-FEC87C0B-7276-4152-8EAA-915305E64FED); VMware KB 1003212; "
+        "Intel SDM vol. 3C 'Instructions That Cause VM Exits Unconditionally' (CPUID)",
     ),
     "hyperv": HypervisorPolicy(
         "hyperv",

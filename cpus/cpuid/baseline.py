@@ -266,21 +266,39 @@ def evc_mode_for(feature_mask: int, vendor: str) -> GuestModel | None:
     return max(maximal, key=lambda m: m.feature_mask.bit_count(), default=None)
 
 
-# --- VMware EVC admission: can a host be masked down to a mode? -------------------------------
+# --- VMware EVC admission: can a host run a mode below its own level? ---------------------------
 #
-# VMware EVC runs a host below its own feature level by hiding CPUID bits with the host's
-# hardware assist (Intel FlexMigration masking or faulting, AMD-V Extended Migration override
-# MSRs; docs/assists.md, "What each hypervisor needs").  A host that would have to hide features
-# and has no assist that can hide them cannot join the EVC cluster.
+# VMware KB 1003212 ("EVC and CPU Compatibility FAQ"): a CPU that supports an EVC mode supports
+# every lower mode of its vendor's sequence (AMD's "Opteron Generation 3 (no 3DNow!)" is a fork:
+# Bulldozer and later descend from it, not from Generation 3 with 3DNow!).  In feature terms a
+# host runs a mode when it has every feature of the mode (``evc_mode_for``), and the modes'
+# features are cumulative along ``extends`` (tests/engine/test_evc_admission.py checks the data).
+#
+# How a host shows a guest less than it has depends on how it runs guests:
+#
+# * with hardware virtualisation (VT-x, AMD-V) the guest's CPUID never reaches the CPU unseen:
+#   under VT-x CPUID exits to the hypervisor unconditionally (Intel SDM vol. 3C, "Instructions
+#   That Cause VM Exits Unconditionally"), under AMD-V the hypervisor sets the CPUID intercept
+#   (AMD APM vol. 2, "Instruction Intercepts"), and ESXi answers from the EVC baseline.  EVC asks
+#   for hardware virtualisation to be enabled on every host that has it (vSphere 5.0
+#   documentation, "EVC Requirements for Hosts"), so on such a host FlexMigration masking,
+#   CPUID faulting or AMD override MSRs are history to show, not a condition: kind
+#   ``intercepted`` (info, naming the assists the CPU also has);
+# * without it (hosts older than VT-x/AMD-V, e.g. K8 rev E and earlier, which ESX 3.5 U2 and
+#   4.x still ran by binary translation), guest user code executes CPUID natively, so only the
+#   host's masking or override hardware can hide a feature: that is what Intel FlexMigration and
+#   AMD-V Extended Migration were made for (Intel FlexMigration application note 323850,
+#   section 2.3; AMD pub. #43781), and the assist rules below still decide.
 
 EVC_ADMISSION_KINDS = (
     "vendor",  # the mode is another vendor's: masking never changes the vendor (blocker)
-    "no-assist",  # features to hide, no assist at all (blocker)
-    "partial",  # the assists cannot hide some of the features, e.g. mask v1 and leaf 0x80000001
-    "assist-unknown",  # only an assist of unknown confidence could hide them (warning)
-    "host-unknown",  # the report was taken inside a VM: the host's assists cannot be seen
+    "no-assist",  # no VT-x/AMD-V, features to hide, no assist at all (blocker)
+    "partial",  # no VT-x/AMD-V, and the assists cannot hide some features (blocker)
+    "assist-unknown",  # no VT-x/AMD-V, and only an assist of unknown confidence could (warning)
+    "host-unknown",  # the report was taken inside a VM: the host cannot be seen (warning)
     "report-unknown",  # the report cannot show whether the host has a feature to hide (warning)
-    "masked",  # the host hides the features with its assist (info)
+    "masked",  # no VT-x/AMD-V: the host hides the features with its assist (info)
+    "intercepted",  # VT-x/AMD-V: the hypervisor answers CPUID with the mode (info)
 )
 _ADMISSION_SEVERITY = {
     "vendor": "blocker",
@@ -290,7 +308,13 @@ _ADMISSION_SEVERITY = {
     "host-unknown": "warning",
     "report-unknown": "warning",
     "masked": "info",
+    "intercepted": "info",
 }
+# Hypervisors that run only on hardware virtualisation: a report taken inside one of their
+# guests proves the host has VT-x or AMD-V (KVM: Linux arch/x86/kvm/vmx/vmx.c and svm/svm.c
+# refuse to load without it; Hyper-V: Microsoft's hypervisor pre-boot requirements, "The
+# physical processors support virtualization extensions").
+_HW_VIRT_HYPERVISORS = ("KVM", "Hyper-V")
 
 
 @cache
@@ -317,6 +341,16 @@ def evc_level(feature_mask: int, vendor: str) -> int:
     return level
 
 
+def evc_modes_supported(feature_mask: int, vendor: str) -> list[GuestModel]:
+    """Every EVC mode of ``vendor`` a host with these features supports, in VMware's order
+    (lowest first, ``data/vmware-evc.json``); KB 1003212: with a mode come all lower ones."""
+    return [
+        mode
+        for mode in guest_models.models_of("vmware-evc")
+        if mode.vendor == vendor and mode.feature_mask & ~feature_mask == 0
+    ]
+
+
 @cache
 def _assist_mask(leaves: tuple, all_leaves: bool) -> int:
     if all_leaves:
@@ -339,6 +373,33 @@ def assist_masks(report: AssistReport) -> tuple[int, int]:
     return available, possible
 
 
+def hardware_virtualisation(host: HostView) -> tuple[str | None, str]:
+    """Whether the host has VT-x/AMD-V: (``enumerated`` | ``inferred`` | None, how we know).
+
+    ``enumerated``: a report taken on the host shows ``vmx`` (Intel) or ``svm`` (AMD).
+    ``inferred``: the report was taken inside a KVM or Hyper-V guest, and those hypervisors run
+    only on hardware virtualisation.  None: the report shows neither, or cannot tell (a guest
+    of another hypervisor, a name-based report that does not name the bit)."""
+    identity = host.identity
+    name = "AMD-V" if identity.vendor in ("AuthenticAMD", "HygonGenuine") else "VT-x"
+    if identity.in_vm:
+        if identity.hypervisor_vendor in _HW_VIRT_HYPERVISORS:
+            return "inferred", (
+                f"the report was taken inside a {identity.hypervisor_vendor} guest, and "
+                f"{identity.hypervisor_vendor} runs only on hardware virtualisation"
+            )
+        return None, "the report was taken inside a VM, which hides the host's VT-x/AMD-V bits"
+    if host.feature_mask & VMX_SVM:
+        return "enumerated", f"its report shows {name} ({'svm' if name == 'AMD-V' else 'vmx'})"
+    if host.known_absent_unknown & VMX_SVM:
+        return None, f"its report cannot show whether it has {name}"
+    return None, f"its report shows no {name}"
+
+
+def _hw_virt_name(vendor: str) -> str:
+    return "AMD-V" if vendor in ("AuthenticAMD", "HygonGenuine") else "VT-x"
+
+
 @dataclass(frozen=True, slots=True)
 class EvcAdmission:
     """Whether a host can run an EVC mode (the guest features ``guest_mask``).
@@ -359,7 +420,12 @@ class EvcAdmission:
 
 
 def evc_admission(guest_mask: int, mode: str, mode_vendor: str | None, host: HostView):
-    """Can ``host`` be masked down to the EVC mode ``mode`` (guest features ``guest_mask``)?"""
+    """Can ``host`` run the EVC mode ``mode`` (guest features ``guest_mask``)?
+
+    VMware KB 1003212: a host that supports a mode supports every lower mode of its vendor, so a
+    host with every feature of the mode is admitted; below its own level it hides the rest by
+    intercepting CPUID when it has VT-x/AMD-V (``intercepted``, info), else only with a masking
+    or override assist (the other kinds; see the comment above)."""
     vendor = host.identity.vendor
     if mode_vendor is not None and mode_vendor != vendor:
         return EvcAdmission("vendor", mode)
@@ -370,6 +436,8 @@ def evc_admission(guest_mask: int, mode: str, mode_vendor: str | None, host: Hos
     maybe = evc_level(host.feature_mask | unknown, vendor) & ~guest_mask & ~hide if unknown else 0
     if not hide and not maybe:
         return EvcAdmission(None, mode)
+    if hardware_virtualisation(host)[0] is not None:
+        return EvcAdmission("intercepted", mode, hide | maybe)
     report = host_assists(host)
     if report.host_unknown:
         return EvcAdmission("host-unknown", mode, hide | maybe, hide | maybe)
@@ -399,26 +467,48 @@ def _missing_assist(vendor: str) -> str:
     return "CPUID masking, override or faulting assist"
 
 
+def evc_mode_title(key: str) -> str:
+    """``intel-penryn (Intel "Penryn" Generation)``: the key with vCenter's display name."""
+    model = guest_models.find(f"vmware-evc:{key}")
+    name = model.vcenter_name if model is not None else guest_models.evc_vcenter_names().get(key)
+    return f"{key} ({name})" if name else key
+
+
 def evc_admission_message(
     admission: EvcAdmission, host: HostView, who: str, vocabulary: str = "canonical"
 ) -> str:
     """One sentence for users about an admission (``who`` names the host, e.g. its label)."""
-    mode = admission.mode
+    mode = evc_mode_title(admission.mode)
     hide = ", ".join(names(admission.hide, vocabulary)) or "features"
     uncovered = ", ".join(names(admission.uncovered, vocabulary))
     report = host_assists(host)
-    join = f"it cannot run EVC mode {mode} below its own feature level, so it cannot join that "
-    join += "EVC cluster"
+    no_hw = f"it has no {_hw_virt_name(host.identity.vendor)} for ESXi to intercept CPUID with, "
+    join = f"{no_hw}so it cannot run EVC mode {mode} below its own feature level and cannot "
+    join += "join that EVC cluster"
     kind = admission.kind
     if kind == "vendor":
         return (
-            f"{who} cannot run EVC mode {mode}, another vendor's mode: CPUID masking, overrides "
-            "and faulting never change the vendor, so it cannot join that EVC cluster"
+            f"{who} cannot run EVC mode {mode}, another vendor's mode: EVC never crosses "
+            "vendors (VMware: the processors must come from the same vendor class)"
+        )
+    if kind == "intercepted":
+        status, how = hardware_virtualisation(host)
+        keys = report.available_keys
+        history = (
+            f"; its {', '.join(keys)} (the 2008-era masking hardware) is not needed for that"
+            if keys
+            else ""
+        )
+        return (
+            f"{who} runs EVC mode {mode} below its own feature level, hiding {hide}: a CPU "
+            f"that supports an EVC mode supports every lower mode of its vendor (VMware KB "
+            f"1003212), and with {_hw_virt_name(host.identity.vendor)} ({status}: {how}) ESXi "
+            f"answers the guest's CPUID with the mode{history}"
         )
     if kind == "no-assist":
         return (
-            f"{who} has no {_missing_assist(host.identity.vendor)}: {join} (it would have to "
-            f"hide {hide})"
+            f"{who} has no {_missing_assist(host.identity.vendor)}, and {join} (it would have "
+            f"to hide {hide})"
         )
     if kind == "partial":
         assists = ", ".join(
@@ -426,29 +516,34 @@ def evc_admission_message(
         )
         words = _leaf_words(admission.uncovered)
         return (
-            f"{who} has {assists}, which cannot hide {uncovered} (CPUID {words}): {join} (it "
-            f"would have to hide {hide})"
+            f"{who} has {assists}, which cannot hide {uncovered} (CPUID {words}), and {join} "
+            f"(it would have to hide {hide})"
         )
     if kind == "assist-unknown":
         unknown = [a for a in report.assists if not a.available]
         caveats = "; ".join(c for a in unknown for c in a.caveats)
         return (
-            f"{who} can hide {uncovered} only with {', '.join(a.key for a in unknown)}, whose "
-            f"presence the report cannot confirm ({caveats or 'confidence unknown'}): whether "
-            f"it can run EVC mode {mode} below its own feature level is unknown"
+            f"{who} shows no {_hw_virt_name(host.identity.vendor)} and can hide {uncovered} "
+            f"only with {', '.join(a.key for a in unknown)}, whose presence the report cannot "
+            f"confirm ({caveats or 'confidence unknown'}): whether it can run EVC mode {mode} "
+            "below its own feature level is unknown"
         )
     if kind == "host-unknown":
         return (
             f"host assists unknown: {who}'s report was taken inside a VM ({report.explanation}), "
-            f"so whether the host can hide {hide} to run EVC mode {mode} cannot be seen"
+            f"so whether the host has VT-x/AMD-V or an assist to hide {hide} and run EVC mode "
+            f"{mode} cannot be seen"
         )
     if kind == "report-unknown":
         return (
             f"{who}'s report cannot show whether it has {uncovered}, which it would have to hide "
-            f"to run EVC mode {mode} and its assists cannot hide"
+            f"to run EVC mode {mode}, nor VT-x/AMD-V, and its assists cannot hide them"
         )
     keys = ", ".join(a.key for a in report.assists if a.available)
-    return f"{who} hides {hide} with {keys} to run EVC mode {mode} below its own feature level"
+    return (
+        f"{who} has no {_hw_virt_name(host.identity.vendor)} and hides {hide} with {keys} to run "
+        f"EVC mode {mode} below its own feature level"
+    )
 
 
 def x86_64_level(feature_mask: int) -> str | None:
@@ -560,6 +655,10 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
     common = -1
     seen_or_unknown = -1
     vendor_masks: dict[str, int] = {}
+    # Per vendor, the features every host shows present or whose report cannot show them: EVC
+    # support follows the CPU (VMware KB 1003212), and a report that cannot show a bit (a raw
+    # dump without CPUID 0xD.1, a name list) must not cost the pool its mode; a note says so.
+    vendor_maybe: dict[str, int] = {}
     mitigations_any = 0
     phys = [h.identity.phys_bits for h in hosts]
     for host in hosts:
@@ -567,6 +666,9 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
         seen_or_unknown &= host.feature_mask | host.known_absent_unknown
         vendor = host.identity.vendor
         vendor_masks[vendor] = vendor_masks.get(vendor, -1) & host.feature_mask
+        vendor_maybe[vendor] = vendor_maybe.get(vendor, -1) & (
+            host.feature_mask | host.known_absent_unknown
+        )
         mitigations_any |= host.feature_mask & MITIGATIONS
     common &= TABLE.cpu_feature_mask
     feature_mask = common & BASELINE_UNIVERSE
@@ -601,10 +703,19 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
     evc_modes = {}
     blockers = {}
     for vendor, mask in vendor_masks.items():
-        mode = evc_mode_for(mask & TABLE.cpu_feature_mask, vendor)
+        mode = evc_mode_for(vendor_maybe[vendor] & TABLE.cpu_feature_mask, vendor)
         key = VENDOR_KEYS.get(vendor, vendor)
         evc_modes[key] = mode.name if mode else None
         members = [(i, h) for i, h in enumerate(hosts) if h.identity.vendor == vendor]
+        unshown = mode.feature_mask & ~mask if mode else 0
+        if unshown:
+            cannot = [h.label or f"host {i + 1}" for i, h in members if unshown & ~h.feature_mask]
+            notes.append(
+                f"EVC mode {evc_mode_title(mode.name)} assumes these hosts have "
+                f"{', '.join(names(unshown))}, which their reports cannot show: "
+                f"{', '.join(cannot)} (the mode follows the CPU generation, VMware KB 1003212; "
+                "a raw dump taken on the host would show them)"
+            )
         blockers[key], undecided = find_evc_blockers(mode, vendor, members)
         if undecided:
             notes.append(

@@ -47,7 +47,8 @@ class GuestModel:
     ``name`` is the model's own name in its source (QEMU: the versioned name); ``aliases`` are
     other names that select exactly this model.  ``vendor`` is the CPUID vendor string the guest
     sees (None for vendor-neutral models).  ``extends`` lists, for EVC modes, the modes this one
-    is documented to build on (the partial order's edges).
+    is documented to build on (the partial order's edges).  ``vcenter_name`` is the name
+    vCenter shows for an EVC mode (``Intel "Penryn" Generation``); empty for other sources.
     """
 
     name: str
@@ -61,6 +62,7 @@ class GuestModel:
     origin: str = ""
     label: str = ""
     extends: tuple[str, ...] = ()
+    vcenter_name: str = ""
 
     @property
     def display_name(self) -> str:
@@ -87,6 +89,7 @@ class GuestModel:
             "deprecated": self.deprecated,
             "origin": self.origin,
             "label": self.label,
+            "vcenter_name": self.vcenter_name,
             "features": self.feature_names(vocabulary),
         }
 
@@ -164,10 +167,17 @@ def evc_modes() -> list[GuestModel]:
             origin=mode["source"],
             label=mode["label"],
             extends=tuple(mode["extends"]),
+            vcenter_name=mode["vcenter_name"],
         )
         for mode in document["modes"]
         if mode["features"] is not None
     ]
+
+
+@cache
+def evc_vcenter_names() -> dict[str, str]:
+    """Every EVC mode key we know (derivable or not) -> vCenter's display name, VMware's order."""
+    return {mode["key"]: mode["vcenter_name"] for mode in json.loads(EVC_DATA.read_text())["modes"]}
 
 
 def evc_mode_keys() -> list[str]:
