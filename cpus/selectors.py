@@ -85,6 +85,31 @@ def guest_models_runnable_on(feature_set: FeatureSet, vendor: str) -> list[Guest
     return runnable
 
 
+def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
+    """The VMware EVC modes a CPU supports, in VMware's order (lowest first), and the highest:
+    ``{"supported": [{"key", "vcenter_name"}...], "highest": {...} | None, "lower": [...]}``
+    (``lower``: the supported modes other than the highest).
+
+    "Highest" is the highest mode in its vendor's order (``baseline.evc_mode_for``: a maximal
+    mode by feature subset, at AMD's no-3DNow! fork the one with more features), never the
+    alphabetically last key.  Features the report cannot show count as present, as for a pool's
+    EVC mode (EVC support follows the CPU, VMware KB 1003212)."""
+    from cpus.cpuid import baseline
+
+    mask = (feature_set.feature_mask | feature_set.unknown) & TABLE.cpu_feature_mask
+
+    def entry(mode) -> dict:
+        return {"key": mode.name, "vcenter_name": mode.vcenter_name}
+
+    highest = baseline.evc_mode_for(mask, vendor)
+    supported = baseline.evc_modes_supported(mask, vendor)
+    return {
+        "supported": [entry(m) for m in supported],
+        "highest": entry(highest) if highest else None,
+        "lower": [entry(m) for m in supported if m is not highest],
+    }
+
+
 def compare_feature_sets(
     a: FeatureSet, b: FeatureSet, vocabulary: str = "linux"
 ) -> dict[str, list[str]]:
