@@ -200,12 +200,26 @@ class FittedModel:
         }
 
 
+# Features a host can lose while it keeps running guests, so a pool baseline must not rely on
+# them (left out of the baseline and of every fitted model, with a warning note):
+# * TSX (hle, rtm): Intel's microcode updates for TAA (2019, and for Skylake-era client parts
+#   in 2021) disable TSX or let the OS do so, and Linux defaults to tsx=off on CPUs that are not
+#   TAA-immune since 5.14 (Documentation/admin-guide/kernel-parameters.txt, "tsx";
+#   Documentation/admin-guide/hw-vuln/tsx_async_abort.rst); a guest started with hle/rtm cannot
+#   land on a host that lost them;
+# * MPX: absent from Ice Lake and later Intel CPUs, and Linux removed its MPX support in 5.6
+#   (commit "x86/mpx: remove MPX from arch/x86"), so newer hosts never offer it.
+VOLATILE = TABLE.mask_of(TABLE.by_name[name] for name in ("hle", "rtm", "mpx"))
+TSX = TABLE.mask_of(TABLE.by_name[name] for name in ("hle", "rtm"))
+
+
 def fit(
     feature_mask: int,
     source: str,
     *,
     vendor: str | None = None,
     allow_minus: bool = True,
+    allowed: frozenset[str] | None = None,
 ) -> FittedModel | None:
     """The best model of ``source`` ('qemu' or 'libvirt') for a feature set.
 
@@ -214,12 +228,17 @@ def fit(
     1. a model of ``vendor`` (the pool's majority vendor), then vendor-neutral models, then the
        other vendor's: the model's vendor string is what the guest sees, and on hosts of the
        other vendor KVM must emulate SYSENTER/SYSCALL differences, so it should be the minority;
-    2. fewest edits (``+`` plus ``-`` features), as libvirt's own model choice does;
-    3. most shared features (fewest ``+``): of equally distant models, the later generation;
-    4. not deprecated, then the name, so the answer is deterministic.
+    2. a model without TSX (``hle``/``rtm``, never in a baseline: ``VOLATILE``), so a
+       ``-noTSX`` variant rather than ``Model,-hle,-rtm``;
+    3. fewest edits (``+`` plus ``-`` features), as libvirt's own model choice does;
+    4. most shared features (fewest ``+``): of equally distant models, the later generation;
+    5. not deprecated, then the name, so the answer is deterministic.
 
     Models that are not migration-safe never qualify.  With ``allow_minus=False`` only models
-    that are subsets of the set count (for tools that cannot disable features).
+    that are subsets of the set count (for tools that cannot disable features); with
+    ``allowed`` only models with one of those names (a tool's own list, e.g. Proxmox's
+    ``reported-model`` values).  A baseline never holds the ``VOLATILE`` features, so a model
+    with TSX costs its ``-hle,-rtm`` edits and the ``-noTSX`` variant of its generation wins.
     """
     named = _NAMED_IN[source]
     target = feature_mask & named
@@ -228,13 +247,18 @@ def fit(
     for model in guest_models.models_of(source):
         if not model.migration_safe:
             continue
+        if allowed is not None and not allowed.intersection(model.names):
+            continue
         plus = target & ~model.feature_mask
         minus = model.feature_mask & ~target
         if minus and not allow_minus:
             continue
         vendor_rank = 0 if model.vendor == vendor else 1 if model.vendor is None else 2
         edits = plus.bit_count() + minus.bit_count()
-        key = (vendor_rank, edits, plus.bit_count(), model.deprecated, model.display_name)
+        # A model with TSX would only be usable as "-hle,-rtm"; its -noTSX sibling says so in
+        # its name, and a later QEMU version of the model may bring TSX back.
+        tsx = bool(model.feature_mask & TSX & ~target)
+        key = (vendor_rank, tsx, edits, plus.bit_count(), model.deprecated, model.display_name)
         if best_key is None or key < best_key:
             best_key = key
             best = (model, plus, minus)
@@ -580,6 +604,8 @@ class Baseline:
     evc_mode: str | None
     x86_64_level: str | None
     notes: tuple[str, ...] = field(default=())
+    # The QEMU model Proxmox VE can report (its reported-model list), None if none fits.
+    proxmox_model: FittedModel | None = None
     # Per vendor key: the hosts found by ``find_evc_blockers`` (label, host, admission or None),
     # turned into ``evc_blockers`` entries only when asked for (messages cost more than finding).
     evc_found: dict[str, tuple] = field(default_factory=dict, repr=False)
@@ -616,6 +642,30 @@ class Baseline:
     def majority_vendor(self) -> str | None:
         return _majority(self.vendors)
 
+    @property
+    def cross_vendor(self) -> bool:
+        return len(self.vendors) > 1
+
+    @property
+    def guest_vendor(self) -> str | None:
+        """The vendor string every export pins for a cross-vendor pool: the fitted QEMU model's
+        vendor, else the pool's majority vendor.
+
+        Under KVM a named model gets the host's vendor unless ``vendor=`` pins it (QEMU
+        target/i386/cpu.c: x86_cpu_load_model copies the host's vendor for KVM when the user
+        set none), so in a cross-vendor pool an unpinned guest would see its vendor change when
+        it migrates.  The model's vendor is pinned because its family/model/model-id belong to
+        that vendor; ``fit`` ranks models of the majority vendor first, so it is also the
+        vendor fewer hosts must present as a foreign one (KVM then emulates SYSENTER/SYSCALL
+        for it on the others)."""
+        model = self.qemu_model.model if self.qemu_model else None
+        return (model.vendor if model else None) or self.majority_vendor
+
+    @property
+    def evc_vcenter_names(self) -> dict[str, str | None]:
+        names = guest_models.evc_vcenter_names()
+        return {vendor: names.get(key) if key else None for vendor, key in self.evc_modes.items()}
+
     def features(self, vocabulary: str = "canonical") -> list[str]:
         return names(self.feature_mask, vocabulary)
 
@@ -631,8 +681,11 @@ class Baseline:
             "qemu_model": self.qemu_model.to_dict() if self.qemu_model else None,
             "libvirt_model": self.libvirt_model.to_dict() if self.libvirt_model else None,
             "nova_model": self.nova_model.to_dict() if self.nova_model else None,
+            "proxmox_model": self.proxmox_model.to_dict() if self.proxmox_model else None,
+            "guest_vendor": self.guest_vendor,
             "evc_mode": self.evc_mode,
             "evc_modes": dict(self.evc_modes),
+            "evc_vcenter_names": self.evc_vcenter_names,
             "x86_64_level": self.x86_64_level,
             "evc_blockers": {
                 vendor: [dict(entry) for entry in entries]
@@ -671,7 +724,7 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
         )
         mitigations_any |= host.feature_mask & MITIGATIONS
     common &= TABLE.cpu_feature_mask
-    feature_mask = common & BASELINE_UNIVERSE
+    feature_mask = common & BASELINE_UNIVERSE & ~VOLATILE
     vendors = dict(sorted(Counter(h.identity.vendor for h in hosts).items()))
     majority = _majority(vendors)
     known_phys = [bits for bits in phys if bits is not None]
@@ -694,7 +747,10 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
             f"({', '.join(names(lacking))}); hosts lacking them: {', '.join(missing_on)} "
             "(a microcode update usually adds them)"
         )
-    unknown = seen_or_unknown & ~common & BASELINE_UNIVERSE
+    volatile = common & BASELINE_UNIVERSE & VOLATILE
+    if volatile:
+        notes.append(volatile_note(volatile))
+    unknown = seen_or_unknown & ~common & BASELINE_UNIVERSE & ~VOLATILE
     if unknown:
         notes.append(
             "name-based reports cannot show these features, so they are not in the baseline "
@@ -733,12 +789,14 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
             "not virtualised": common & NOT_VIRTUALISED & ~NON_MIGRATABLE,
             "nested virtualisation": common & NESTED,
             "host-only": common & HOST_ONLY,
+            "volatile": common & BASELINE_UNIVERSE & VOLATILE,
         },
         phys_bits=phys_bits,
         guest_phys_bits=guest_phys_bits(phys_bits),
         qemu_model=fit(feature_mask, "qemu", vendor=majority),
         libvirt_model=fit(feature_mask, "libvirt", vendor=majority),
         nova_model=fit(feature_mask, "libvirt", vendor=majority, allow_minus=False),
+        proxmox_model=fit(feature_mask, "qemu", vendor=majority, allowed=proxmox_reported()),
         evc_modes=dict(sorted(evc_modes.items())),
         evc_mode=next(iter(evc_modes.values())) if single else None,
         x86_64_level=x86_64_level(feature_mask),
@@ -812,3 +870,30 @@ def evc_blocker_entry(
 def _lowest_evc_mode(vendor: str) -> GuestModel | None:
     modes = [m for m in guest_models.models_of("vmware-evc") if m.vendor == vendor]
     return min(modes, key=lambda m: m.feature_mask.bit_count(), default=None)
+
+
+def volatile_note(mask: int) -> str:
+    """Why the baseline leaves out the volatile features every host has (``VOLATILE``)."""
+    features = names(mask)
+    parts = []
+    if mask & TABLE.mask_of(TABLE.by_name[n] for n in ("hle", "rtm")):
+        parts.append(
+            "TSX (hle, rtm) disappears from a host with a microcode update (Intel's TAA "
+            "mitigation) or Linux's tsx=off default, and a guest that was given it cannot "
+            "migrate to that host any more"
+        )
+    if mask & TABLE.by_name["mpx"].mask:
+        parts.append("MPX is gone from Ice Lake and later CPUs and from Linux 5.6 on")
+    return (
+        f"every host has {', '.join(features)}, but the baseline and its fitted models leave "
+        f"them out: {'; '.join(parts)} (the fitted models are -noTSX variants where one exists;"
+        " add them back only if every host will keep them)"
+    )
+
+
+@cache
+def proxmox_reported() -> frozenset[str]:
+    """The QEMU models Proxmox VE accepts as a custom model's ``reported-model`` and pins the
+    vendor of (PVE/QemuServer/CPUConfig.pm ``$cpu_vendor_list``, non-generic entries)."""
+    models = guest_models.proxmox_data()["reported_models"]
+    return frozenset(name for name, vendor in models.items() if vendor)
