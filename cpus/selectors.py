@@ -107,6 +107,7 @@ def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
         "supported": [entry(m) for m in supported],
         "highest": entry(highest) if highest else None,
         "lower": [entry(m) for m in supported if m is not highest],
+        "hardware_virtualisation": bool(feature_set.feature_mask & baseline.VMX_SVM),
     }
 
 
@@ -147,10 +148,11 @@ def report_identity(report: HostReport | SimpleNamespace):
 
 
 def report_host_view(report: HostReport, label: str = ""):
-    """What the compatibility engine needs of a stored report (identity and feature masks)."""
-    from cpus.cpuid.baseline import HostView
+    """What the compatibility engine needs of a stored report: identity, feature masks and its
+    ``host_facts`` (migration assists...), so the verdict equals the inline dump's."""
+    from cpus.cpuid.baseline import HostView, with_host_facts
 
-    return HostView(
+    view = HostView(
         identity=report_identity(report),
         feature_mask=report.feature_set.feature_mask,
         unknown_mask=report.feature_set.unknown,
@@ -160,6 +162,7 @@ def report_host_view(report: HostReport, label: str = ""):
         or (report.host.name if report.host_id else report.brand)
         or f"report {report.pk}",
     )
+    return with_host_facts(view, report.host_facts)
 
 
 def cpu_model_report(cpu_model: CpuModel) -> HostReport | None:
@@ -197,6 +200,7 @@ _HOST_VIEW_COLUMNS = (
     ("report", "in_vm"),
     ("report", "hypervisor_vendor"),
     ("report", "warnings"),
+    ("report", "host_facts"),
     ("feature_set", "mask"),
     ("feature_set", "unknown_mask"),
     ("feature_set", "absent_means_unknown"),
@@ -235,7 +239,7 @@ def _host_rows(by: str, values: list) -> list[tuple]:
 
 def _row_host_view(row: tuple):
     """A HostView from one row of ``_host_view_sql`` (columns in ``_HOST_VIEW_COLUMNS`` order)."""
-    from cpus.cpuid.baseline import HostView
+    from cpus.cpuid.baseline import HostView, with_host_facts
 
     tables: dict[str, dict] = {"host": {}, "report": {}, "feature_set": {}}
     for (alias, column), value in zip(_HOST_VIEW_COLUMNS, row, strict=True):
@@ -244,8 +248,10 @@ def _row_host_view(row: tuple):
     report.in_vm = bool(report.in_vm)  # SQLite hands booleans back as 0/1
     if isinstance(report.warnings, str):  # and JSON as text
         report.warnings = json.loads(report.warnings)
+    if isinstance(report.host_facts, str):
+        report.host_facts = json.loads(report.host_facts)
     feature_set = tables["feature_set"]
-    return HostView(
+    view = HostView(
         identity=report_identity(report),
         feature_mask=int(feature_set["mask"], 16),
         unknown_mask=int(feature_set["unknown_mask"], 16),
@@ -253,6 +259,7 @@ def _row_host_view(row: tuple):
         warnings=tuple(report.warnings),
         label=tables["host"]["name"],
     )
+    return with_host_facts(view, report.host_facts)
 
 
 def host_views_by_ref(values: list, user=None) -> dict:

@@ -176,6 +176,30 @@ class Assist:
             f"0x{leaf:X}.{subleaf}:{register.upper()}" for leaf, subleaf, register in self.leaves
         ]
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Assist:
+        """The inverse of ``to_dict`` (stored reports keep their assists as JSON)."""
+        all_leaves = data["leaves"] == ["all leaves"]
+        leaves = []
+        if not all_leaves:
+            for text in data["leaves"]:
+                word, register = text.split(":")
+                leaf, subleaf = word.split(".")
+                leaves.append((int(leaf, 16), int(subleaf), register.lower()))
+        return cls(
+            key=data["key"],
+            title=data["title"],
+            confidence=data["confidence"],
+            leaves=tuple(leaves),
+            msrs=tuple(
+                Msr(int(msr["index"], 16), msr["name"], msr["role"]) for msr in data["msrs"]
+            ),
+            explanation=data["explanation"],
+            source=data["source"],
+            all_leaves=all_leaves,
+            caveats=tuple(data["caveats"]),
+        )
+
     def to_dict(self) -> dict:
         return {
             "key": self.key,
@@ -214,6 +238,16 @@ class AssistReport:
 
     def get(self, key: str) -> Assist | None:
         return next((assist for assist in self.assists if assist.key == key), None)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AssistReport:
+        """The inverse of ``to_dict``: ``AssistReport.from_dict(r.to_dict()) == r``."""
+        return cls(
+            vendor=data["vendor"],
+            assists=tuple(Assist.from_dict(assist) for assist in data["assists"]),
+            host_unknown=data["host_unknown"],
+            explanation=data["explanation"],
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 
 from . import guest_models
@@ -897,3 +897,45 @@ def proxmox_reported() -> frozenset[str]:
     vendor of (PVE/QemuServer/CPUConfig.pm ``$cpu_vendor_list``, non-generic entries)."""
     models = guest_models.proxmox_data()["reported_models"]
     return frozenset(name for name, vendor in models.items() if vendor)
+
+
+# --- Per-host facts of a stored report ----------------------------------------------------------
+#
+# A stored report keeps its identity and feature masks in columns; everything else the engine
+# reads of a host goes into one JSON object, so that a stored host gets the verdict the same dump
+# gets inline (tests/cpus/test_stored_equals_inline.py).
+
+HOST_FACTS_VERSION = 1
+
+
+def host_facts(decoded: DecodedDump) -> dict:
+    """What the engine reads of a decoded report beyond its identity columns and masks: its
+    migration assists (from the raw leaves, e.g. Genoa's enumerated CpuidUserDis) and the
+    highest CPUID leaves (which decide the AMD leaf-7 override), and the untrimmed brand."""
+    identity = decoded.identity
+    return {
+        "version": HOST_FACTS_VERSION,
+        "assists": assists_of(decoded).to_dict(),
+        "max_basic_leaf": identity.max_basic_leaf,
+        "max_extended_leaf": identity.max_extended_leaf,
+        "brand_raw": identity.brand_raw,
+    }
+
+
+def with_host_facts(view: HostView, facts: dict | None) -> HostView:
+    """``view`` (built from stored columns) completed with its stored ``host_facts``; without
+    facts (reports stored before them) the assists are derived from the identity alone."""
+    if not facts:
+        return view
+    identity = replace(
+        view.identity,
+        max_basic_leaf=facts.get("max_basic_leaf"),
+        max_extended_leaf=facts.get("max_extended_leaf"),
+        brand_raw=facts.get("brand_raw", view.identity.brand_raw),
+    )
+    assists = facts.get("assists")
+    return replace(
+        view,
+        identity=identity,
+        assists=AssistReport.from_dict(assists) if assists else None,
+    )
