@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 
-from . import guest_models
+from . import cpu_map, guest_models
 from .assists import AssistReport, assists_of, migration_assists
 from .guest_models import GuestModel
 from .result import DecodedDump, Identity
@@ -266,6 +266,64 @@ def fit(
         return None
     model, plus, minus = best
     return FittedModel(model, source, plus, minus, target, feature_mask & ~named)
+
+
+# libvirt src/cpu/cpu_x86.c: virCPUx86CompareCandidateFeatureList's BASE_PENALTY.
+LIBVIRT_BASE_PENALTY = 2
+
+
+def _libvirt_score(plus: int, minus: int) -> tuple[int, int]:
+    """(score, disabled penalty) of a candidate, as virCPUx86CompareCandidateFeatureList counts
+    a guest CPU definition: each required feature costs 1, the k-th disabled one 2 + k."""
+    disabled = minus.bit_count()
+    penalty = disabled * LIBVIRT_BASE_PENALTY + disabled * (disabled - 1) // 2
+    return plus.bit_count() + penalty, penalty
+
+
+def libvirt_choice(
+    feature_mask: int, vendor: str | None = None, decode_mask: int | None = None
+) -> FittedModel | None:
+    """The libvirt model libvirt itself names for these features (``virsh cpu-baseline``).
+
+    libvirt src/cpu/cpu_x86.c ``x86Decode`` walks the cpu_map models newest first (index.xml
+    order, reversed) and keeps a candidate only when ``x86DecodeUseCandidate`` finds it better:
+
+    1. a model whose ``<decode guest='off'/>`` forbids it for guest CPUs never qualifies (the
+       -noTSX variants of Skylake, Cascade Lake and Ice Lake, cpu64-rhel5/6);
+    2. a model of another vendor than the CPU data's is skipped (a baseline of one vendor; for
+       a cross-vendor pool, which libvirt refuses, ``vendor`` is the majority vendor);
+    3. the feature list decides (``virCPUx86CompareCandidateFeatureList``): each required
+       feature counts 1, the k-th disabled one 2 + k (BASE_PENALTY 2); the lower total wins,
+       then fewer disabled; on a tie the model met first (the newer one) stays.
+
+    The signature rule (prefer a model whose family/model matches) needs the CPU signature,
+    which a baseline of several hosts does not carry; the preferred-model rule needs a model
+    name the reports do not give: neither applies here.
+
+    ``decode_mask`` is the CPU data libvirt would decode (the hosts' common features as libvirt
+    sees them, nested virtualisation and non-migratable bits included; default
+    ``feature_mask``); the ``+``/``-`` edits are then made against ``feature_mask``.
+    """
+    models = cpu_map.load()
+    named = _NAMED_IN["libvirt"]
+    target = feature_mask & named
+    data = (feature_mask if decode_mask is None else decode_mask) & named
+    best = None
+    for model in sorted(guest_models.models_of("libvirt"), key=lambda m: -models[m.name].order):
+        definition = models[model.name]
+        if not definition.decode_guest:
+            continue
+        if vendor is not None and model.vendor is not None and model.vendor != vendor:
+            continue
+        score = _libvirt_score(data & ~model.feature_mask, model.feature_mask & ~data)
+        if best is None or score < best[0]:
+            best = (score, model)
+    if best is None:
+        return None
+    model = best[1]
+    plus = target & ~model.feature_mask
+    minus = model.feature_mask & ~target
+    return FittedModel(model, "libvirt", plus, minus, target, feature_mask & ~named)
 
 
 def evc_mode_for(feature_mask: int, vendor: str) -> GuestModel | None:
@@ -794,7 +852,13 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
         phys_bits=phys_bits,
         guest_phys_bits=guest_phys_bits(phys_bits),
         qemu_model=fit(feature_mask, "qemu", vendor=majority),
-        libvirt_model=fit(feature_mask, "libvirt", vendor=majority),
+        # libvirt's own choice for one vendor; libvirt refuses mixed vendors, so a
+        # cross-vendor pool keeps the ranking of ``fit`` (the majority vendor's models first).
+        libvirt_model=(
+            libvirt_choice(feature_mask, majority, common & GUEST_VISIBLE)
+            if single
+            else fit(feature_mask, "libvirt", vendor=majority)
+        ),
         nova_model=fit(feature_mask, "libvirt", vendor=majority, allow_minus=False),
         proxmox_model=fit(feature_mask, "qemu", vendor=majority, allowed=proxmox_reported()),
         evc_modes=dict(sorted(evc_modes.items())),
