@@ -306,7 +306,8 @@ def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | 
         values = {
             "version": f"v{guest.version}" if guest.version else "",
             "aliases": ", ".join(guest.aliases)[:200],
-            "label": (guest.label or "")[:100],
+            # EVC modes are labelled with vCenter's display name (``Intel "Penryn" Generation``).
+            "label": (guest.vcenter_name or guest.label or "")[:100],
             "vendor": (guest.vendor or "")[:16],
             "feature_set": feature_set,
             "migration_safe": guest.migration_safe,

@@ -36,3 +36,18 @@ def test_zen_and_intel_pages_show_their_highest_mode(client, seed_hosts):
         cpu = CpuModel.objects.get(brand=brand)
         assert selectors.evc_modes_of(cpu.feature_set, cpu.vendor)["highest"]["key"] == key
         assert f"<code>{key}</code>" in client.get(f"/cpus/{cpu.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_catalog_labels_evc_modes_with_vcenter_names_and_lists_proxmox_types(client):
+    from cpus import services
+    from cpus.models import GuestCpuModel
+
+    services.feature_sync()
+    services.guest_models_sync()
+    fork = GuestCpuModel.objects.get(source="vmware-evc", name="amd-greyhound-no3dnow")
+    assert fork.label == "AMD Opteron Generation 3 (no 3DNow!)"
+    v2_aes = GuestCpuModel.objects.get(source="proxmox", name="x86-64-v2-AES")
+    assert v2_aes.get_source_display() == "Proxmox VE" and v2_aes.vendor == ""
+    page = client.get(f"/guest-models/{fork.pk}/").content.decode()
+    assert "AMD Opteron Generation 3 (no 3DNow!)" in page
