@@ -632,12 +632,16 @@ def cmd_baseline(args, api_factory) -> int:
     if fmt == "json":
         print_json(pool)
         return EXIT_OK
+    notes = exports.get("notes") or {}
     if fmt == "libvirt":
-        return _print_export(exports.get("libvirt_xml"), "a libvirt CPU definition")
+        status = _print_export(exports.get("libvirt_xml"), "a libvirt CPU definition")
+        return _print_notes(notes.get("libvirt_xml"), status)
     if fmt == "qemu":
-        return _print_export(exports.get("qemu_cpu"), "a QEMU -cpu model")
+        status = _print_export(exports.get("qemu_cpu"), "a QEMU -cpu model")
+        return _print_notes(notes.get("qemu_cpu"), status)
     if fmt == "proxmox":
-        return _print_export(exports.get("proxmox"), "a Proxmox CPU model")
+        status = _print_export(exports.get("proxmox"), "a Proxmox CPU model")
+        return _print_notes(notes.get("proxmox"), status)
     if fmt == "nova":
         nova = exports.get("nova") or {}
         status = _print_export(nova.get("config"), "a Nova configuration", nova.get("lost"))
@@ -648,6 +652,16 @@ def cmd_baseline(args, api_factory) -> int:
                         lost, width=100, initial_indent="# lost: ", subsequent_indent="#   "
                     )
                 )
+            for note in notes.get("nova") or []:
+                if isinstance(note, dict) and note.get("level") == "info":
+                    out(
+                        textwrap.fill(
+                            note.get("message", ""),
+                            width=100,
+                            initial_indent="# note: ",
+                            subsequent_indent="#   ",
+                        )
+                    )
         return status
     if fmt == "evc":
         mode = exports.get("evc_mode", pool.get("evc_mode"))
@@ -694,6 +708,15 @@ def cmd_baseline(args, api_factory) -> int:
         out(textwrap.fill(note, width=100, initial_indent="  note: ", subsequent_indent="        "))
     out("Exports: --format libvirt | qemu | nova | proxmox | evc | json")
     return EXIT_OK
+
+
+def _print_notes(notes, status: int) -> int:
+    """An export's notes and warnings, on stderr so stdout stays the snippet itself."""
+    for note in notes or []:
+        if isinstance(note, dict) and note.get("message"):
+            level = note.get("level", "note")
+            err(textwrap.fill(note["message"], width=100, initial_indent=f"{level}: "))
+    return status
 
 
 def _print_export(text, what: str, reasons=None) -> int:

@@ -54,15 +54,28 @@ def pool(request: HttpRequest) -> HttpResponse:
     }
     if pool_baseline is not None:
         record = pool_baseline.to_dict("canonical")
-        exports = export.all_exports(pool_baseline)
-        nova = exports["nova"]
-        exports["nova"] = nova["config"] if isinstance(nova, dict) else nova
         context.update(
             baseline=record,
-            exports=[(key, label, exports.get(key)) for key, label in EXPORT_LABELS],
+            exports=export_snippets(pool_baseline),
             what_if=_what_if(request, hosts, pool_baseline),
         )
     return render(request, "cpus/compat_pool.html", context)
+
+
+def export_snippets(pool_baseline) -> list[tuple[str, str, str | None, list[dict]]]:
+    """(key, label, snippet, notes) per export, for the pool page: every note and warning of an
+    export is shown next to its snippet (the API carries the same notes)."""
+    exports = export.all_exports(pool_baseline)
+    texts = dict(exports)
+    texts["nova"] = exports["nova"]["config"]
+    if exports["evc_mode"]:
+        name = exports["evc_vcenter_names"].get(
+            baseline.VENDOR_KEYS.get(pool_baseline.majority_vendor, ""), ""
+        )
+        texts["evc_mode"] = f"{exports['evc_mode']}  # {name}" if name else exports["evc_mode"]
+    return [
+        (key, label, texts.get(key), exports["notes"].get(key, [])) for key, label in EXPORT_LABELS
+    ]
 
 
 def _what_if(request: HttpRequest, hosts: list[Host], current) -> dict | None:

@@ -147,6 +147,12 @@ class HostReport(models.Model):
     in_vm = models.BooleanField(default=False)
     hypervisor_vendor = models.CharField(max_length=32, blank=True)
     cpu_count = models.PositiveIntegerField(default=1)
+    host_facts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per-host facts the compatibility engine reads beyond the identity and the "
+        "feature masks (migration assists, highest CPUID leaves): baseline.host_facts.",
+    )
     feature_set = models.ForeignKey(FeatureSet, on_delete=models.PROTECT, related_name="reports")
     cpu_model = models.ForeignKey(CpuModel, on_delete=models.PROTECT, related_name="reports")
     host = models.ForeignKey(
@@ -222,6 +228,7 @@ class GuestSource(models.TextChoices):
     LIBVIRT = "libvirt", "libvirt"
     VMWARE_EVC = "vmware-evc", "VMware EVC"
     X86_64_LEVEL = "x86-64-level", "x86-64 psABI level"
+    PROXMOX = "proxmox", "Proxmox VE"
 
 
 class GuestCpuModel(models.Model):

@@ -85,6 +85,32 @@ def guest_models_runnable_on(feature_set: FeatureSet, vendor: str) -> list[Guest
     return runnable
 
 
+def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
+    """The VMware EVC modes a CPU supports, in VMware's order (lowest first), and the highest:
+    ``{"supported": [{"key", "vcenter_name"}...], "highest": {...} | None, "lower": [...]}``
+    (``lower``: the supported modes other than the highest).
+
+    "Highest" is the highest mode in its vendor's order (``baseline.evc_mode_for``: a maximal
+    mode by feature subset, at AMD's no-3DNow! fork the one with more features), never the
+    alphabetically last key.  Features the report cannot show count as present, as for a pool's
+    EVC mode (EVC support follows the CPU, VMware KB 1003212)."""
+    from cpus.cpuid import baseline
+
+    mask = (feature_set.feature_mask | feature_set.unknown) & TABLE.cpu_feature_mask
+
+    def entry(mode) -> dict:
+        return {"key": mode.name, "vcenter_name": mode.vcenter_name}
+
+    highest = baseline.evc_mode_for(mask, vendor)
+    supported = baseline.evc_modes_supported(mask, vendor)
+    return {
+        "supported": [entry(m) for m in supported],
+        "highest": entry(highest) if highest else None,
+        "lower": [entry(m) for m in supported if m is not highest],
+        "hardware_virtualisation": bool(feature_set.feature_mask & baseline.VMX_SVM),
+    }
+
+
 def compare_feature_sets(
     a: FeatureSet, b: FeatureSet, vocabulary: str = "linux"
 ) -> dict[str, list[str]]:
@@ -122,10 +148,11 @@ def report_identity(report: HostReport | SimpleNamespace):
 
 
 def report_host_view(report: HostReport, label: str = ""):
-    """What the compatibility engine needs of a stored report (identity and feature masks)."""
-    from cpus.cpuid.baseline import HostView
+    """What the compatibility engine needs of a stored report: identity, feature masks and its
+    ``host_facts`` (migration assists...), so the verdict equals the inline dump's."""
+    from cpus.cpuid.baseline import HostView, with_host_facts
 
-    return HostView(
+    view = HostView(
         identity=report_identity(report),
         feature_mask=report.feature_set.feature_mask,
         unknown_mask=report.feature_set.unknown,
@@ -135,6 +162,7 @@ def report_host_view(report: HostReport, label: str = ""):
         or (report.host.name if report.host_id else report.brand)
         or f"report {report.pk}",
     )
+    return with_host_facts(view, report.host_facts)
 
 
 def cpu_model_report(cpu_model: CpuModel) -> HostReport | None:
@@ -172,6 +200,7 @@ _HOST_VIEW_COLUMNS = (
     ("report", "in_vm"),
     ("report", "hypervisor_vendor"),
     ("report", "warnings"),
+    ("report", "host_facts"),
     ("feature_set", "mask"),
     ("feature_set", "unknown_mask"),
     ("feature_set", "absent_means_unknown"),
@@ -210,7 +239,7 @@ def _host_rows(by: str, values: list) -> list[tuple]:
 
 def _row_host_view(row: tuple):
     """A HostView from one row of ``_host_view_sql`` (columns in ``_HOST_VIEW_COLUMNS`` order)."""
-    from cpus.cpuid.baseline import HostView
+    from cpus.cpuid.baseline import HostView, with_host_facts
 
     tables: dict[str, dict] = {"host": {}, "report": {}, "feature_set": {}}
     for (alias, column), value in zip(_HOST_VIEW_COLUMNS, row, strict=True):
@@ -219,8 +248,10 @@ def _row_host_view(row: tuple):
     report.in_vm = bool(report.in_vm)  # SQLite hands booleans back as 0/1
     if isinstance(report.warnings, str):  # and JSON as text
         report.warnings = json.loads(report.warnings)
+    if isinstance(report.host_facts, str):
+        report.host_facts = json.loads(report.host_facts)
     feature_set = tables["feature_set"]
-    return HostView(
+    view = HostView(
         identity=report_identity(report),
         feature_mask=int(feature_set["mask"], 16),
         unknown_mask=int(feature_set["unknown_mask"], 16),
@@ -228,6 +259,7 @@ def _row_host_view(row: tuple):
         warnings=tuple(report.warnings),
         label=tables["host"]["name"],
     )
+    return with_host_facts(view, report.host_facts)
 
 
 def host_views_by_ref(values: list, user=None) -> dict:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode
 from cpus.cpuid.assists import assists_of
+from cpus.cpuid.baseline import host_facts
 from cpus.microarchitectures import microarchitecture
 from cpus.models import CpuModel, Feature, FeatureSet, Host, HostReport, PoolTag, RedecodeRun
 
@@ -166,6 +167,7 @@ def _report_fields(decoded: DecodedDump) -> dict:
         "in_vm": identity.in_vm,
         "hypervisor_vendor": (identity.hypervisor_vendor or "")[:32],
         "cpu_count": decoded.cpu_count,
+        "host_facts": host_facts(decoded),
     }
 
 
@@ -304,7 +306,8 @@ def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | 
         values = {
             "version": f"v{guest.version}" if guest.version else "",
             "aliases": ", ".join(guest.aliases)[:200],
-            "label": (guest.label or "")[:100],
+            # EVC modes are labelled with vCenter's display name (``Intel "Penryn" Generation``).
+            "label": (guest.vcenter_name or guest.label or "")[:100],
             "vendor": (guest.vendor or "")[:16],
             "feature_set": feature_set,
             "migration_safe": guest.migration_safe,

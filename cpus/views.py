@@ -67,7 +67,7 @@ def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "groups": selectors.features_by_group(cpu.feature_set, vocabulary),
         "reports": cpu.reports.select_related("host").defer("raw"),
         "guests_by_source": by_source,
-        "evc_modes": by_source[GuestSource.VMWARE_EVC.label],
+        "evc": selectors.evc_modes_of(cpu.feature_set, cpu.vendor),
         "contradictions": ledger.contradictions_involving(cpu_model=cpu),
     }
     return render(request, "cpus/cpu_detail.html", context)

@@ -172,6 +172,94 @@ def reevaluate(record: MigrationRecord) -> dict:
     )
 
 
+def verdict_agrees(verdict: str, outcome: str) -> bool | None:
+    """Whether a verdict agrees with a real outcome, by the rule of
+    ``MigrationRecord.contradiction``: a failed migration contradicts safe/safe-with-model, a
+    successful one contradicts blocked.  None when the verdict says nothing either way
+    (``none``); risky agrees with every outcome."""
+    if verdict == Verdict.NONE:
+        return None
+    failed = outcome in Outcome.failures()
+    if failed:
+        return verdict not in (Verdict.SAFE, Verdict.SAFE_WITH_MODEL)
+    return verdict != Verdict.BLOCKED
+
+
+@dataclass(frozen=True)
+class Reevaluation:
+    """A record whose stored prediction differs from the current engine's answer."""
+
+    record: MigrationRecord
+    current: dict
+    agreed: bool | None  # the stored prediction vs the real outcome
+    agrees: bool | None  # the current answer vs the real outcome
+
+    @property
+    def stored_verdict(self) -> str:
+        return self.record.predicted_verdict
+
+    @property
+    def current_verdict(self) -> str:
+        return self.current["verdict"]
+
+    @property
+    def effect(self) -> str:
+        """``fixed`` (contradicted, now agrees), ``broken`` (agreed, now contradicts), or
+        ``changed`` (the agreement is the same, or one side says nothing)."""
+        if self.agreed is False and self.agrees is True:
+            return "fixed"
+        if self.agreed is True and self.agrees is False:
+            return "broken"
+        return "changed"
+
+    def to_dict(self) -> dict:
+        return {
+            "record": self.record.pk,
+            "outcome": self.record.outcome,
+            "stored": {
+                "verdict": self.stored_verdict,
+                "engine_version": self.record.engine_version,
+                "agrees_with_outcome": self.agreed,
+            },
+            "current": {
+                "verdict": self.current_verdict,
+                "engine_version": self.current.get("engine_version"),
+                "agrees_with_outcome": self.agrees,
+                "reasons": self.current.get("reasons", []),
+            },
+            "effect": self.effect,
+        }
+
+
+def reevaluation(records) -> list[Reevaluation]:
+    """The records whose predicted verdict changes under the current engine (each record keeps
+    the engine version that made its prediction), with whether the old and the new verdict agree
+    with what really happened.  A record whose hosts can no longer be judged (a guest CPU the
+    engine refuses today) is listed with verdict ``none``."""
+    changed = []
+    for record in records:
+        try:
+            current = reevaluate(record)
+        except RecordError as error:
+            current = {
+                "verdict": Verdict.NONE,
+                "reasons": [],
+                "engine_version": compat.ENGINE_VERSION,
+                "note": str(error),
+            }
+        if current["verdict"] == record.predicted_verdict:
+            continue
+        changed.append(
+            Reevaluation(
+                record,
+                current,
+                verdict_agrees(record.predicted_verdict, record.outcome),
+                verdict_agrees(current["verdict"], record.outcome),
+            )
+        )
+    return changed
+
+
 @dataclass(frozen=True)
 class Accuracy:
     """Predicted verdict vs actual outcome for one hypervisor."""

@@ -11,5 +11,6 @@ urlpatterns = [
     path("ledger/record/", views.record_create, name="record-create"),
     path("ledger/accuracy", views.accuracy, name="accuracy"),
     path("ledger/contradictions", views.contradictions, name="contradictions"),
+    path("ledger/reevaluation", views.reevaluation, name="reevaluation"),
     path("ledger/<int:pk>/", views.record_detail, name="record-detail"),
 ]

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from cpus.cpuid import DumpParseError
+from cpus.cpuid import DumpParseError, compat
 from cpus.services import HostRefError
 from migrations_log import charts, selectors, services
 from migrations_log.filtersets import MigrationRecordFilterSet
@@ -101,4 +101,26 @@ def contradictions(request: HttpRequest) -> HttpResponse:
         request,
         "migrations_log/contradictions.html",
         {"records": records, "colors": Verdict.colors()},
+    )
+
+
+def reevaluation(request: HttpRequest) -> HttpResponse:
+    """The records whose prediction changes under the current engine, and whether the new
+    answer agrees with the real outcome."""
+    records = list(selectors.record_list())
+    changed = services.reevaluation(records)
+    effects = {effect: 0 for effect in ("fixed", "broken", "changed")}
+    for entry in changed:
+        effects[entry.effect] += 1
+    return render(
+        request,
+        "migrations_log/reevaluation.html",
+        {
+            "changed": changed,
+            "effects": effects,
+            "total": len(records),
+            "engine_version": compat.ENGINE_VERSION,
+            "versions": sorted({r.engine_version for r in records}),
+            "colors": Verdict.colors(),
+        },
     )

@@ -176,6 +176,30 @@ class Assist:
             f"0x{leaf:X}.{subleaf}:{register.upper()}" for leaf, subleaf, register in self.leaves
         ]
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Assist:
+        """The inverse of ``to_dict`` (stored reports keep their assists as JSON)."""
+        all_leaves = data["leaves"] == ["all leaves"]
+        leaves = []
+        if not all_leaves:
+            for text in data["leaves"]:
+                word, register = text.split(":")
+                leaf, subleaf = word.split(".")
+                leaves.append((int(leaf, 16), int(subleaf), register.lower()))
+        return cls(
+            key=data["key"],
+            title=data["title"],
+            confidence=data["confidence"],
+            leaves=tuple(leaves),
+            msrs=tuple(
+                Msr(int(msr["index"], 16), msr["name"], msr["role"]) for msr in data["msrs"]
+            ),
+            explanation=data["explanation"],
+            source=data["source"],
+            all_leaves=all_leaves,
+            caveats=tuple(data["caveats"]),
+        )
+
     def to_dict(self) -> dict:
         return {
             "key": self.key,
@@ -214,6 +238,16 @@ class AssistReport:
 
     def get(self, key: str) -> Assist | None:
         return next((assist for assist in self.assists if assist.key == key), None)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AssistReport:
+        """The inverse of ``to_dict``: ``AssistReport.from_dict(r.to_dict()) == r``."""
+        return cls(
+            vendor=data["vendor"],
+            assists=tuple(Assist.from_dict(assist) for assist in data["assists"]),
+            host_unknown=data["host_unknown"],
+            explanation=data["explanation"],
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -615,15 +649,20 @@ HYPERVISOR_POLICIES = {
     ),
     "vmware": HypervisorPolicy(
         "vmware",
-        needs_assist=True,
+        needs_assist=False,
         explanation=(
-            "VMware EVC runs each host below its own feature level by masking CPUID with Intel "
-            "FlexMigration (masking or faulting) or AMD-V Extended Migration (override MSRs); it "
-            "never crosses vendors, and VMware warns it 'cannot prevent virtual machines from "
-            "accessing hidden CPU features in all circumstances'"
+            "VMware EVC presents each host's CPU as an earlier generation's; VMware's documents "
+            "name Intel FlexMigration and AMD-V Extended Migration for it, but on a host with "
+            "VT-x/AMD-V (which EVC requires enabled where the CPU has it) the guest's CPUID exits "
+            "to ESXi, so those assists are needed only on hosts without hardware virtualisation; "
+            "a CPU that supports an EVC mode supports every lower mode of its vendor (KB "
+            "1003212); EVC never crosses vendors, and VMware warns it 'cannot prevent virtual "
+            "machines from accessing hidden CPU features in all circumstances'"
         ),
         source="VMware vSphere 6.7 documentation, Enhanced vMotion Compatibility "
-        "(GUID-9F444D9B-44A0-4967-8C07-693C6B40278A)",
+        "(GUID-9F444D9B-44A0-4967-8C07-693C6B40278A); vSphere 5.0 documentation, EVC "
+        "Requirements for Hosts (GUID-FEC87C0B-7276-4152-8EAA-915305E64FED); VMware KB 1003212; "
+        "Intel SDM vol. 3C 'Instructions That Cause VM Exits Unconditionally' (CPUID)",
     ),
     "hyperv": HypervisorPolicy(
         "hyperv",

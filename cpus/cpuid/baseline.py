@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 
-from . import guest_models
+from . import cpu_map, guest_models
 from .assists import AssistReport, assists_of, migration_assists
 from .guest_models import GuestModel
 from .result import DecodedDump, Identity
@@ -260,12 +260,26 @@ class FittedModel:
         }
 
 
+# Features a host can lose while it keeps running guests, so a pool baseline must not rely on
+# them (left out of the baseline and of every fitted model, with a warning note):
+# * TSX (hle, rtm): Intel's microcode updates for TAA (2019, and for Skylake-era client parts
+#   in 2021) disable TSX or let the OS do so, and Linux defaults to tsx=off on CPUs that are not
+#   TAA-immune since 5.14 (Documentation/admin-guide/kernel-parameters.txt, "tsx";
+#   Documentation/admin-guide/hw-vuln/tsx_async_abort.rst); a guest started with hle/rtm cannot
+#   land on a host that lost them;
+# * MPX: absent from Ice Lake and later Intel CPUs, and Linux removed its MPX support in 5.6
+#   (commit "x86/mpx: remove MPX from arch/x86"), so newer hosts never offer it.
+VOLATILE = TABLE.mask_of(TABLE.by_name[name] for name in ("hle", "rtm", "mpx"))
+TSX = TABLE.mask_of(TABLE.by_name[name] for name in ("hle", "rtm"))
+
+
 def fit(
     feature_mask: int,
     source: str,
     *,
     vendor: str | None = None,
     allow_minus: bool = True,
+    allowed: frozenset[str] | None = None,
 ) -> FittedModel | None:
     """The best model of ``source`` ('qemu' or 'libvirt') for a feature set.
 
@@ -274,12 +288,17 @@ def fit(
     1. a model of ``vendor`` (the pool's majority vendor), then vendor-neutral models, then the
        other vendor's: the model's vendor string is what the guest sees, and on hosts of the
        other vendor KVM must emulate SYSENTER/SYSCALL differences, so it should be the minority;
-    2. fewest edits (``+`` plus ``-`` features), as libvirt's own model choice does;
-    3. most shared features (fewest ``+``): of equally distant models, the later generation;
-    4. not deprecated, then the name, so the answer is deterministic.
+    2. a model without TSX (``hle``/``rtm``, never in a baseline: ``VOLATILE``), so a
+       ``-noTSX`` variant rather than ``Model,-hle,-rtm``;
+    3. fewest edits (``+`` plus ``-`` features), as libvirt's own model choice does;
+    4. most shared features (fewest ``+``): of equally distant models, the later generation;
+    5. not deprecated, then the name, so the answer is deterministic.
 
     Models that are not migration-safe never qualify.  With ``allow_minus=False`` only models
-    that are subsets of the set count (for tools that cannot disable features).
+    that are subsets of the set count (for tools that cannot disable features); with
+    ``allowed`` only models with one of those names (a tool's own list, e.g. Proxmox's
+    ``reported-model`` values).  A baseline never holds the ``VOLATILE`` features, so a model
+    with TSX costs its ``-hle,-rtm`` edits and the ``-noTSX`` variant of its generation wins.
     """
     named = _NAMED_IN[source]
     target = feature_mask & named
@@ -288,13 +307,18 @@ def fit(
     for model in guest_models.models_of(source):
         if not model.migration_safe:
             continue
+        if allowed is not None and not allowed.intersection(model.names):
+            continue
         plus = target & ~model.feature_mask
         minus = model.feature_mask & ~target
         if minus and not allow_minus:
             continue
         vendor_rank = 0 if model.vendor == vendor else 1 if model.vendor is None else 2
         edits = plus.bit_count() + minus.bit_count()
-        key = (vendor_rank, edits, plus.bit_count(), model.deprecated, model.display_name)
+        # A model with TSX would only be usable as "-hle,-rtm"; its -noTSX sibling says so in
+        # its name, and a later QEMU version of the model may bring TSX back.
+        tsx = bool(model.feature_mask & TSX & ~target)
+        key = (vendor_rank, tsx, edits, plus.bit_count(), model.deprecated, model.display_name)
         if best_key is None or key < best_key:
             best_key = key
             best = (model, plus, minus)
@@ -302,6 +326,64 @@ def fit(
         return None
     model, plus, minus = best
     return FittedModel(model, source, plus, minus, target, feature_mask & ~named)
+
+
+# libvirt src/cpu/cpu_x86.c: virCPUx86CompareCandidateFeatureList's BASE_PENALTY.
+LIBVIRT_BASE_PENALTY = 2
+
+
+def _libvirt_score(plus: int, minus: int) -> tuple[int, int]:
+    """(score, disabled penalty) of a candidate, as virCPUx86CompareCandidateFeatureList counts
+    a guest CPU definition: each required feature costs 1, the k-th disabled one 2 + k."""
+    disabled = minus.bit_count()
+    penalty = disabled * LIBVIRT_BASE_PENALTY + disabled * (disabled - 1) // 2
+    return plus.bit_count() + penalty, penalty
+
+
+def libvirt_choice(
+    feature_mask: int, vendor: str | None = None, decode_mask: int | None = None
+) -> FittedModel | None:
+    """The libvirt model libvirt itself names for these features (``virsh cpu-baseline``).
+
+    libvirt src/cpu/cpu_x86.c ``x86Decode`` walks the cpu_map models newest first (index.xml
+    order, reversed) and keeps a candidate only when ``x86DecodeUseCandidate`` finds it better:
+
+    1. a model whose ``<decode guest='off'/>`` forbids it for guest CPUs never qualifies (the
+       -noTSX variants of Skylake, Cascade Lake and Ice Lake, cpu64-rhel5/6);
+    2. a model of another vendor than the CPU data's is skipped (a baseline of one vendor; for
+       a cross-vendor pool, which libvirt refuses, ``vendor`` is the majority vendor);
+    3. the feature list decides (``virCPUx86CompareCandidateFeatureList``): each required
+       feature counts 1, the k-th disabled one 2 + k (BASE_PENALTY 2); the lower total wins,
+       then fewer disabled; on a tie the model met first (the newer one) stays.
+
+    The signature rule (prefer a model whose family/model matches) needs the CPU signature,
+    which a baseline of several hosts does not carry; the preferred-model rule needs a model
+    name the reports do not give: neither applies here.
+
+    ``decode_mask`` is the CPU data libvirt would decode (the hosts' common features as libvirt
+    sees them, nested virtualisation and non-migratable bits included; default
+    ``feature_mask``); the ``+``/``-`` edits are then made against ``feature_mask``.
+    """
+    models = cpu_map.load()
+    named = _NAMED_IN["libvirt"]
+    target = feature_mask & named
+    data = (feature_mask if decode_mask is None else decode_mask) & named
+    best = None
+    for model in sorted(guest_models.models_of("libvirt"), key=lambda m: -models[m.name].order):
+        definition = models[model.name]
+        if not definition.decode_guest:
+            continue
+        if vendor is not None and model.vendor is not None and model.vendor != vendor:
+            continue
+        score = _libvirt_score(data & ~model.feature_mask, model.feature_mask & ~data)
+        if best is None or score < best[0]:
+            best = (score, model)
+    if best is None:
+        return None
+    model = best[1]
+    plus = target & ~model.feature_mask
+    minus = model.feature_mask & ~target
+    return FittedModel(model, "libvirt", plus, minus, target, feature_mask & ~named)
 
 
 def evc_mode_for(feature_mask: int, vendor: str) -> GuestModel | None:
@@ -326,21 +408,39 @@ def evc_mode_for(feature_mask: int, vendor: str) -> GuestModel | None:
     return max(maximal, key=lambda m: m.feature_mask.bit_count(), default=None)
 
 
-# --- VMware EVC admission: can a host be masked down to a mode? -------------------------------
+# --- VMware EVC admission: can a host run a mode below its own level? ---------------------------
 #
-# VMware EVC runs a host below its own feature level by hiding CPUID bits with the host's
-# hardware assist (Intel FlexMigration masking or faulting, AMD-V Extended Migration override
-# MSRs; docs/assists.md, "What each hypervisor needs").  A host that would have to hide features
-# and has no assist that can hide them cannot join the EVC cluster.
+# VMware KB 1003212 ("EVC and CPU Compatibility FAQ"): a CPU that supports an EVC mode supports
+# every lower mode of its vendor's sequence (AMD's "Opteron Generation 3 (no 3DNow!)" is a fork:
+# Bulldozer and later descend from it, not from Generation 3 with 3DNow!).  In feature terms a
+# host runs a mode when it has every feature of the mode (``evc_mode_for``), and the modes'
+# features are cumulative along ``extends`` (tests/engine/test_evc_admission.py checks the data).
+#
+# How a host shows a guest less than it has depends on how it runs guests:
+#
+# * with hardware virtualisation (VT-x, AMD-V) the guest's CPUID never reaches the CPU unseen:
+#   under VT-x CPUID exits to the hypervisor unconditionally (Intel SDM vol. 3C, "Instructions
+#   That Cause VM Exits Unconditionally"), under AMD-V the hypervisor sets the CPUID intercept
+#   (AMD APM vol. 2, "Instruction Intercepts"), and ESXi answers from the EVC baseline.  EVC asks
+#   for hardware virtualisation to be enabled on every host that has it (vSphere 5.0
+#   documentation, "EVC Requirements for Hosts"), so on such a host FlexMigration masking,
+#   CPUID faulting or AMD override MSRs are history to show, not a condition: kind
+#   ``intercepted`` (info, naming the assists the CPU also has);
+# * without it (hosts older than VT-x/AMD-V, e.g. K8 rev E and earlier, which ESX 3.5 U2 and
+#   4.x still ran by binary translation), guest user code executes CPUID natively, so only the
+#   host's masking or override hardware can hide a feature: that is what Intel FlexMigration and
+#   AMD-V Extended Migration were made for (Intel FlexMigration application note 323850,
+#   section 2.3; AMD pub. #43781), and the assist rules below still decide.
 
 EVC_ADMISSION_KINDS = (
     "vendor",  # the mode is another vendor's: masking never changes the vendor (blocker)
-    "no-assist",  # features to hide, no assist at all (blocker)
-    "partial",  # the assists cannot hide some of the features, e.g. mask v1 and leaf 0x80000001
-    "assist-unknown",  # only an assist of unknown confidence could hide them (warning)
-    "host-unknown",  # the report was taken inside a VM: the host's assists cannot be seen
+    "no-assist",  # no VT-x/AMD-V, features to hide, no assist at all (blocker)
+    "partial",  # no VT-x/AMD-V, and the assists cannot hide some features (blocker)
+    "assist-unknown",  # no VT-x/AMD-V, and only an assist of unknown confidence could (warning)
+    "host-unknown",  # the report was taken inside a VM: the host cannot be seen (warning)
     "report-unknown",  # the report cannot show whether the host has a feature to hide (warning)
-    "masked",  # the host hides the features with its assist (info)
+    "masked",  # no VT-x/AMD-V: the host hides the features with its assist (info)
+    "intercepted",  # VT-x/AMD-V: the hypervisor answers CPUID with the mode (info)
 )
 _ADMISSION_SEVERITY = {
     "vendor": "blocker",
@@ -350,7 +450,13 @@ _ADMISSION_SEVERITY = {
     "host-unknown": "warning",
     "report-unknown": "warning",
     "masked": "info",
+    "intercepted": "info",
 }
+# Hypervisors that run only on hardware virtualisation: a report taken inside one of their
+# guests proves the host has VT-x or AMD-V (KVM: Linux arch/x86/kvm/vmx/vmx.c and svm/svm.c
+# refuse to load without it; Hyper-V: Microsoft's hypervisor pre-boot requirements, "The
+# physical processors support virtualization extensions").
+_HW_VIRT_HYPERVISORS = ("KVM", "Hyper-V")
 
 
 @cache
@@ -377,6 +483,16 @@ def evc_level(feature_mask: int, vendor: str) -> int:
     return level
 
 
+def evc_modes_supported(feature_mask: int, vendor: str) -> list[GuestModel]:
+    """Every EVC mode of ``vendor`` a host with these features supports, in VMware's order
+    (lowest first, ``data/vmware-evc.json``); KB 1003212: with a mode come all lower ones."""
+    return [
+        mode
+        for mode in guest_models.models_of("vmware-evc")
+        if mode.vendor == vendor and mode.feature_mask & ~feature_mask == 0
+    ]
+
+
 @cache
 def _assist_mask(leaves: tuple, all_leaves: bool) -> int:
     if all_leaves:
@@ -399,6 +515,33 @@ def assist_masks(report: AssistReport) -> tuple[int, int]:
     return available, possible
 
 
+def hardware_virtualisation(host: HostView) -> tuple[str | None, str]:
+    """Whether the host has VT-x/AMD-V: (``enumerated`` | ``inferred`` | None, how we know).
+
+    ``enumerated``: a report taken on the host shows ``vmx`` (Intel) or ``svm`` (AMD).
+    ``inferred``: the report was taken inside a KVM or Hyper-V guest, and those hypervisors run
+    only on hardware virtualisation.  None: the report shows neither, or cannot tell (a guest
+    of another hypervisor, a name-based report that does not name the bit)."""
+    identity = host.identity
+    name = "AMD-V" if identity.vendor in ("AuthenticAMD", "HygonGenuine") else "VT-x"
+    if identity.in_vm:
+        if identity.hypervisor_vendor in _HW_VIRT_HYPERVISORS:
+            return "inferred", (
+                f"the report was taken inside a {identity.hypervisor_vendor} guest, and "
+                f"{identity.hypervisor_vendor} runs only on hardware virtualisation"
+            )
+        return None, "the report was taken inside a VM, which hides the host's VT-x/AMD-V bits"
+    if host.feature_mask & VMX_SVM:
+        return "enumerated", f"its report shows {name} ({'svm' if name == 'AMD-V' else 'vmx'})"
+    if host.known_absent_unknown & VMX_SVM:
+        return None, f"its report cannot show whether it has {name}"
+    return None, f"its report shows no {name}"
+
+
+def _hw_virt_name(vendor: str) -> str:
+    return "AMD-V" if vendor in ("AuthenticAMD", "HygonGenuine") else "VT-x"
+
+
 @dataclass(frozen=True, slots=True)
 class EvcAdmission:
     """Whether a host can run an EVC mode (the guest features ``guest_mask``).
@@ -419,7 +562,12 @@ class EvcAdmission:
 
 
 def evc_admission(guest_mask: int, mode: str, mode_vendor: str | None, host: HostView):
-    """Can ``host`` be masked down to the EVC mode ``mode`` (guest features ``guest_mask``)?"""
+    """Can ``host`` run the EVC mode ``mode`` (guest features ``guest_mask``)?
+
+    VMware KB 1003212: a host that supports a mode supports every lower mode of its vendor, so a
+    host with every feature of the mode is admitted; below its own level it hides the rest by
+    intercepting CPUID when it has VT-x/AMD-V (``intercepted``, info), else only with a masking
+    or override assist (the other kinds; see the comment above)."""
     vendor = host.identity.vendor
     if mode_vendor is not None and mode_vendor != vendor:
         return EvcAdmission("vendor", mode)
@@ -430,6 +578,8 @@ def evc_admission(guest_mask: int, mode: str, mode_vendor: str | None, host: Hos
     maybe = evc_level(host.feature_mask | unknown, vendor) & ~guest_mask & ~hide if unknown else 0
     if not hide and not maybe:
         return EvcAdmission(None, mode)
+    if hardware_virtualisation(host)[0] is not None:
+        return EvcAdmission("intercepted", mode, hide | maybe)
     report = host_assists(host)
     if report.host_unknown:
         return EvcAdmission("host-unknown", mode, hide | maybe, hide | maybe)
@@ -459,26 +609,48 @@ def _missing_assist(vendor: str) -> str:
     return "CPUID masking, override or faulting assist"
 
 
+def evc_mode_title(key: str) -> str:
+    """``intel-penryn (Intel "Penryn" Generation)``: the key with vCenter's display name."""
+    model = guest_models.find(f"vmware-evc:{key}")
+    name = model.vcenter_name if model is not None else guest_models.evc_vcenter_names().get(key)
+    return f"{key} ({name})" if name else key
+
+
 def evc_admission_message(
     admission: EvcAdmission, host: HostView, who: str, vocabulary: str = "canonical"
 ) -> str:
     """One sentence for users about an admission (``who`` names the host, e.g. its label)."""
-    mode = admission.mode
+    mode = evc_mode_title(admission.mode)
     hide = ", ".join(names(admission.hide, vocabulary)) or "features"
     uncovered = ", ".join(names(admission.uncovered, vocabulary))
     report = host_assists(host)
-    join = f"it cannot run EVC mode {mode} below its own feature level, so it cannot join that "
-    join += "EVC cluster"
+    no_hw = f"it has no {_hw_virt_name(host.identity.vendor)} for ESXi to intercept CPUID with, "
+    join = f"{no_hw}so it cannot run EVC mode {mode} below its own feature level and cannot "
+    join += "join that EVC cluster"
     kind = admission.kind
     if kind == "vendor":
         return (
-            f"{who} cannot run EVC mode {mode}, another vendor's mode: CPUID masking, overrides "
-            "and faulting never change the vendor, so it cannot join that EVC cluster"
+            f"{who} cannot run EVC mode {mode}, another vendor's mode: EVC never crosses "
+            "vendors (VMware: the processors must come from the same vendor class)"
+        )
+    if kind == "intercepted":
+        status, how = hardware_virtualisation(host)
+        keys = report.available_keys
+        history = (
+            f"; its {', '.join(keys)} (the 2008-era masking hardware) is not needed for that"
+            if keys
+            else ""
+        )
+        return (
+            f"{who} runs EVC mode {mode} below its own feature level, hiding {hide}: a CPU "
+            f"that supports an EVC mode supports every lower mode of its vendor (VMware KB "
+            f"1003212), and with {_hw_virt_name(host.identity.vendor)} ({status}: {how}) ESXi "
+            f"answers the guest's CPUID with the mode{history}"
         )
     if kind == "no-assist":
         return (
-            f"{who} has no {_missing_assist(host.identity.vendor)}: {join} (it would have to "
-            f"hide {hide})"
+            f"{who} has no {_missing_assist(host.identity.vendor)}, and {join} (it would have "
+            f"to hide {hide})"
         )
     if kind == "partial":
         assists = ", ".join(
@@ -486,29 +658,34 @@ def evc_admission_message(
         )
         words = _leaf_words(admission.uncovered)
         return (
-            f"{who} has {assists}, which cannot hide {uncovered} (CPUID {words}): {join} (it "
-            f"would have to hide {hide})"
+            f"{who} has {assists}, which cannot hide {uncovered} (CPUID {words}), and {join} "
+            f"(it would have to hide {hide})"
         )
     if kind == "assist-unknown":
         unknown = [a for a in report.assists if not a.available]
         caveats = "; ".join(c for a in unknown for c in a.caveats)
         return (
-            f"{who} can hide {uncovered} only with {', '.join(a.key for a in unknown)}, whose "
-            f"presence the report cannot confirm ({caveats or 'confidence unknown'}): whether "
-            f"it can run EVC mode {mode} below its own feature level is unknown"
+            f"{who} shows no {_hw_virt_name(host.identity.vendor)} and can hide {uncovered} "
+            f"only with {', '.join(a.key for a in unknown)}, whose presence the report cannot "
+            f"confirm ({caveats or 'confidence unknown'}): whether it can run EVC mode {mode} "
+            "below its own feature level is unknown"
         )
     if kind == "host-unknown":
         return (
             f"host assists unknown: {who}'s report was taken inside a VM ({report.explanation}), "
-            f"so whether the host can hide {hide} to run EVC mode {mode} cannot be seen"
+            f"so whether the host has VT-x/AMD-V or an assist to hide {hide} and run EVC mode "
+            f"{mode} cannot be seen"
         )
     if kind == "report-unknown":
         return (
             f"{who}'s report cannot show whether it has {uncovered}, which it would have to hide "
-            f"to run EVC mode {mode} and its assists cannot hide"
+            f"to run EVC mode {mode}, nor VT-x/AMD-V, and its assists cannot hide them"
         )
     keys = ", ".join(a.key for a in report.assists if a.available)
-    return f"{who} hides {hide} with {keys} to run EVC mode {mode} below its own feature level"
+    return (
+        f"{who} has no {_hw_virt_name(host.identity.vendor)} and hides {hide} with {keys} to run "
+        f"EVC mode {mode} below its own feature level"
+    )
 
 
 def x86_64_level(feature_mask: int) -> str | None:
@@ -545,6 +722,8 @@ class Baseline:
     evc_mode: str | None
     x86_64_level: str | None
     notes: tuple[str, ...] = field(default=())
+    # The QEMU model Proxmox VE can report (its reported-model list), None if none fits.
+    proxmox_model: FittedModel | None = None
     # Per vendor key: the hosts found by ``find_evc_blockers`` (label, host, admission or None),
     # turned into ``evc_blockers`` entries only when asked for (messages cost more than finding).
     evc_found: dict[str, tuple] = field(default_factory=dict, repr=False)
@@ -581,6 +760,30 @@ class Baseline:
     def majority_vendor(self) -> str | None:
         return _majority(self.vendors)
 
+    @property
+    def cross_vendor(self) -> bool:
+        return len(self.vendors) > 1
+
+    @property
+    def guest_vendor(self) -> str | None:
+        """The vendor string every export pins for a cross-vendor pool: the fitted QEMU model's
+        vendor, else the pool's majority vendor.
+
+        Under KVM a named model gets the host's vendor unless ``vendor=`` pins it (QEMU
+        target/i386/cpu.c: x86_cpu_load_model copies the host's vendor for KVM when the user
+        set none), so in a cross-vendor pool an unpinned guest would see its vendor change when
+        it migrates.  The model's vendor is pinned because its family/model/model-id belong to
+        that vendor; ``fit`` ranks models of the majority vendor first, so it is also the
+        vendor fewer hosts must present as a foreign one (KVM then emulates SYSENTER/SYSCALL
+        for it on the others)."""
+        model = self.qemu_model.model if self.qemu_model else None
+        return (model.vendor if model else None) or self.majority_vendor
+
+    @property
+    def evc_vcenter_names(self) -> dict[str, str | None]:
+        names = guest_models.evc_vcenter_names()
+        return {vendor: names.get(key) if key else None for vendor, key in self.evc_modes.items()}
+
     def features(self, vocabulary: str = "canonical") -> list[str]:
         return names(self.feature_mask, vocabulary)
 
@@ -596,8 +799,11 @@ class Baseline:
             "qemu_model": self.qemu_model.to_dict() if self.qemu_model else None,
             "libvirt_model": self.libvirt_model.to_dict() if self.libvirt_model else None,
             "nova_model": self.nova_model.to_dict() if self.nova_model else None,
+            "proxmox_model": self.proxmox_model.to_dict() if self.proxmox_model else None,
+            "guest_vendor": self.guest_vendor,
             "evc_mode": self.evc_mode,
             "evc_modes": dict(self.evc_modes),
+            "evc_vcenter_names": self.evc_vcenter_names,
             "x86_64_level": self.x86_64_level,
             "evc_blockers": {
                 vendor: [dict(entry) for entry in entries]
@@ -620,6 +826,10 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
     common = -1
     seen_or_unknown = -1
     vendor_masks: dict[str, int] = {}
+    # Per vendor, the features every host shows present or whose report cannot show them: EVC
+    # support follows the CPU (VMware KB 1003212), and a report that cannot show a bit (a raw
+    # dump without CPUID 0xD.1, a name list) must not cost the pool its mode; a note says so.
+    vendor_maybe: dict[str, int] = {}
     mitigations_any = 0
     phys = [h.identity.phys_bits for h in hosts]
     for host in hosts:
@@ -627,9 +837,12 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
         seen_or_unknown &= host.feature_mask | host.known_absent_unknown
         vendor = host.identity.vendor
         vendor_masks[vendor] = vendor_masks.get(vendor, -1) & host.feature_mask
+        vendor_maybe[vendor] = vendor_maybe.get(vendor, -1) & (
+            host.feature_mask | host.known_absent_unknown
+        )
         mitigations_any |= host.feature_mask & MITIGATIONS
     common &= TABLE.cpu_feature_mask
-    feature_mask = common & BASELINE_UNIVERSE
+    feature_mask = common & BASELINE_UNIVERSE & ~VOLATILE
     vendors = dict(sorted(Counter(h.identity.vendor for h in hosts).items()))
     majority = _majority(vendors)
     known_phys = [bits for bits in phys if bits is not None]
@@ -652,7 +865,10 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
             f"({', '.join(names(lacking))}); hosts lacking them: {', '.join(missing_on)} "
             "(a microcode update usually adds them)"
         )
-    unknown = seen_or_unknown & ~common & BASELINE_UNIVERSE
+    volatile = common & BASELINE_UNIVERSE & VOLATILE
+    if volatile:
+        notes.append(volatile_note(volatile))
+    unknown = seen_or_unknown & ~common & BASELINE_UNIVERSE & ~VOLATILE
     if unknown:
         notes.append(
             "name-based reports cannot show these features, so they are not in the baseline "
@@ -661,10 +877,19 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
     evc_modes = {}
     blockers = {}
     for vendor, mask in vendor_masks.items():
-        mode = evc_mode_for(mask & TABLE.cpu_feature_mask, vendor)
+        mode = evc_mode_for(vendor_maybe[vendor] & TABLE.cpu_feature_mask, vendor)
         key = VENDOR_KEYS.get(vendor, vendor)
         evc_modes[key] = mode.name if mode else None
         members = [(i, h) for i, h in enumerate(hosts) if h.identity.vendor == vendor]
+        unshown = mode.feature_mask & ~mask if mode else 0
+        if unshown:
+            cannot = [h.label or f"host {i + 1}" for i, h in members if unshown & ~h.feature_mask]
+            notes.append(
+                f"EVC mode {evc_mode_title(mode.name)} assumes these hosts have "
+                f"{', '.join(names(unshown))}, which their reports cannot show: "
+                f"{', '.join(cannot)} (the mode follows the CPU generation, VMware KB 1003212; "
+                "a raw dump taken on the host would show them)"
+            )
         blockers[key], undecided = find_evc_blockers(mode, vendor, members)
         if undecided:
             notes.append(
@@ -682,12 +907,20 @@ def compute(reports: Iterable[HostView | DecodedDump]) -> Baseline:
             "not virtualised": common & NOT_VIRTUALISED & ~NON_MIGRATABLE,
             "nested virtualisation": common & NESTED,
             "host-only": common & HOST_ONLY,
+            "volatile": common & BASELINE_UNIVERSE & VOLATILE,
         },
         phys_bits=phys_bits,
         guest_phys_bits=guest_phys_bits(phys_bits),
         qemu_model=fit(feature_mask, "qemu", vendor=majority),
-        libvirt_model=fit(feature_mask, "libvirt", vendor=majority),
+        # libvirt's own choice for one vendor; libvirt refuses mixed vendors, so a
+        # cross-vendor pool keeps the ranking of ``fit`` (the majority vendor's models first).
+        libvirt_model=(
+            libvirt_choice(feature_mask, majority, common & GUEST_VISIBLE)
+            if single
+            else fit(feature_mask, "libvirt", vendor=majority)
+        ),
         nova_model=fit(feature_mask, "libvirt", vendor=majority, allow_minus=False),
+        proxmox_model=fit(feature_mask, "qemu", vendor=majority, allowed=proxmox_reported()),
         evc_modes=dict(sorted(evc_modes.items())),
         evc_mode=next(iter(evc_modes.values())) if single else None,
         x86_64_level=x86_64_level(feature_mask),
@@ -761,3 +994,72 @@ def evc_blocker_entry(
 def _lowest_evc_mode(vendor: str) -> GuestModel | None:
     modes = [m for m in guest_models.models_of("vmware-evc") if m.vendor == vendor]
     return min(modes, key=lambda m: m.feature_mask.bit_count(), default=None)
+
+
+def volatile_note(mask: int) -> str:
+    """Why the baseline leaves out the volatile features every host has (``VOLATILE``)."""
+    features = names(mask)
+    parts = []
+    if mask & TABLE.mask_of(TABLE.by_name[n] for n in ("hle", "rtm")):
+        parts.append(
+            "TSX (hle, rtm) disappears from a host with a microcode update (Intel's TAA "
+            "mitigation) or Linux's tsx=off default, and a guest that was given it cannot "
+            "migrate to that host any more"
+        )
+    if mask & TABLE.by_name["mpx"].mask:
+        parts.append("MPX is gone from Ice Lake and later CPUs and from Linux 5.6 on")
+    return (
+        f"every host has {', '.join(features)}, but the baseline and its fitted models leave "
+        f"them out: {'; '.join(parts)} (the fitted models are -noTSX variants where one exists;"
+        " add them back only if every host will keep them)"
+    )
+
+
+@cache
+def proxmox_reported() -> frozenset[str]:
+    """The QEMU models Proxmox VE accepts as a custom model's ``reported-model`` and pins the
+    vendor of (PVE/QemuServer/CPUConfig.pm ``$cpu_vendor_list``, non-generic entries)."""
+    models = guest_models.proxmox_data()["reported_models"]
+    return frozenset(name for name, vendor in models.items() if vendor)
+
+
+# --- Per-host facts of a stored report ----------------------------------------------------------
+#
+# A stored report keeps its identity and feature masks in columns; everything else the engine
+# reads of a host goes into one JSON object, so that a stored host gets the verdict the same dump
+# gets inline (tests/cpus/test_stored_equals_inline.py).
+
+HOST_FACTS_VERSION = 1
+
+
+def host_facts(decoded: DecodedDump) -> dict:
+    """What the engine reads of a decoded report beyond its identity columns and masks: its
+    migration assists (from the raw leaves, e.g. Genoa's enumerated CpuidUserDis) and the
+    highest CPUID leaves (which decide the AMD leaf-7 override), and the untrimmed brand."""
+    identity = decoded.identity
+    return {
+        "version": HOST_FACTS_VERSION,
+        "assists": assists_of(decoded).to_dict(),
+        "max_basic_leaf": identity.max_basic_leaf,
+        "max_extended_leaf": identity.max_extended_leaf,
+        "brand_raw": identity.brand_raw,
+    }
+
+
+def with_host_facts(view: HostView, facts: dict | None) -> HostView:
+    """``view`` (built from stored columns) completed with its stored ``host_facts``; without
+    facts (reports stored before them) the assists are derived from the identity alone."""
+    if not facts:
+        return view
+    identity = replace(
+        view.identity,
+        max_basic_leaf=facts.get("max_basic_leaf"),
+        max_extended_leaf=facts.get("max_extended_leaf"),
+        brand_raw=facts.get("brand_raw", view.identity.brand_raw),
+    )
+    assists = facts.get("assists")
+    return replace(
+        view,
+        identity=identity,
+        assists=AssistReport.from_dict(assists) if assists else None,
+    )

@@ -27,6 +27,12 @@ class LibvirtModel:
     removed: frozenset[str]
     signatures: tuple[tuple[int, int], ...]
     source: str
+    # <decode host='on|off' guest='on|off'/>: whether libvirt's x86Decode may pick the model
+    # to describe a host CPU or a guest CPU (a baseline is a guest CPU).
+    decode_host: bool = True
+    decode_guest: bool = True
+    # Position in index.xml: x86Decode walks the models newest (last) first.
+    order: int = 0
 
     def table_features(self) -> list[Feature]:
         return [f for name in sorted(self.features) if (f := TABLE.lookup(name, "libvirt"))]
@@ -41,7 +47,21 @@ def load(directory: str | None = None) -> dict[str, LibvirtModel]:
         for vendor in SafeET.parse(vendors_file).getroot().iter("vendor"):
             vendors[vendor.get("name")] = vendor.get("string")
     raw: dict[str, tuple] = {}
-    for path in sorted(base.glob("x86_*.xml")):
+    decode: dict[str, tuple[bool, bool]] = {}
+    index = base / "index.xml"
+    files = (
+        [
+            include.get("filename")
+            for include in SafeET.parse(index).getroot().iter("include")
+            if include.get("filename", "").startswith("x86_")
+        ]
+        if index.exists()
+        else sorted(p.name for p in base.glob("x86_*.xml"))
+    )
+    order: dict[str, int] = {}
+    for path in (base / name for name in files):
+        if not path.exists():
+            continue
         if path.name in ("x86_features.xml", "x86_vendors.xml"):
             continue
         for model in SafeET.parse(path).getroot().iter("model"):
@@ -57,6 +77,12 @@ def load(directory: str | None = None) -> dict[str, LibvirtModel]:
             signatures = tuple(
                 (int(s.get("family")), int(s.get("model"))) for s in model.findall("signature")
             )
+            element = model.find("decode")
+            decode[name] = (
+                element is None or element.get("host") != "off",
+                element is None or element.get("guest") != "off",
+            )
+            order.setdefault(name, len(order))
             raw[name] = (
                 vendors.get(vendor_element.get("name"), vendor_element.get("name"))
                 if vendor_element is not None
@@ -75,7 +101,14 @@ def load(directory: str | None = None) -> dict[str, LibvirtModel]:
             features = (set(base_model.features) | features) - removed
             vendor = vendor or base_model.vendor
         return LibvirtModel(
-            name, vendor, frozenset(features), frozenset(removed), signatures, source
+            name,
+            vendor,
+            frozenset(features),
+            frozenset(removed),
+            signatures,
+            source,
+            *decode[name],
+            order[name],
         )
 
     return {name: resolve(name) for name in raw}

@@ -1,30 +1,121 @@
-"""A pool baseline in each tool's own vocabulary.
+"""A pool baseline in each tool's own vocabulary, each with its notes.
 
 * libvirt: ``<cpu mode='custom' match='exact' check='partial'>`` with the fitted libvirt model
   and ``<feature policy='require'|'disable'/>`` in libvirt names, plus ``<maxphysaddr>`` when the
-  pool needs fewer address bits than QEMU's default 40;
-* QEMU: ``-cpu Model,+f,-g[,phys-bits=N]`` in QEMU names;
-* OpenStack Nova: ``[libvirt] cpu_mode = custom``, ``cpu_models``, ``cpu_model_extra_flags``.
-  Nova can only add flags, so it gets the best libvirt model that needs no ``-`` feature (the
-  guest's features stay the same); what Nova cannot express is listed in ``lost``;
+  pool needs fewer address bits than QEMU's default 40; for a cross-vendor pool
+  ``<model vendor_id='...'>`` pins the guest's vendor;
+* QEMU: ``-cpu Model,+f,-g[,phys-bits=N][,vendor=V]`` in QEMU names;
+* OpenStack Nova: ``[libvirt] cpu_mode = custom``, ``cpu_models``, ``cpu_model_extra_flags``
+  with ``+flag``/``-flag`` (nova/conf/libvirt.py documents both), so the closest libvirt model;
+  Nova has no option for the guest's vendor or address width: the notes say so;
 * Proxmox VE: a ``cpu-models.conf`` entry (``cpu-model: NAME``, ``flags +a;-b``,
-  ``phys-bits``, ``reported-model``) in QEMU names;
-* VMware: the EVC mode key (None when the pool mixes vendors or no mode fits).
+  ``phys-bits``, ``hidden``, ``reported-model``) in QEMU names; Proxmox pins the vendor of the
+  reported model itself (PVE/QemuServer/CPUConfig.pm ``get_cpu_options``), and has no
+  ``vendor`` property;
+* VMware: the EVC mode key and vCenter's name for it (None when the pool mixes vendors or no
+  mode fits).
+
+``all_exports(pool)["notes"]`` has, per export, a list of ``{"level": "info"|"warning",
+"message": ...}``: what the snippet does on the pool's hosts and what the tool cannot express.
+docs/baselines-and-exports.md gives every rule with its source.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from .baseline import QEMU_DEFAULT_PHYS_BITS, Baseline, names
+from . import guest_models
+from .baseline import (
+    QEMU_DEFAULT_PHYS_BITS,
+    VOLATILE,
+    Baseline,
+    FittedModel,
+    names,
+    proxmox_reported,
+)
+
+_VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
+# What an unpinned guest risks in a cross-vendor pool (Linux arch/x86/kvm/emulate.c
+# em_sysenter/em_syscall: KVM emulates SYSENTER in 64-bit mode only for an Intel guest vendor,
+# and SYSCALL in compatibility mode only for an AMD one).
+_UNPINNED = (
+    "the guest would get each host's own vendor string, which changes when it migrates to "
+    "the other vendor (SYSENTER/SYSCALL behaviour and vendor-specific MSRs change with it)"
+)
+
+
+def _note(level: str, message: str) -> dict:
+    return {"level": level, "message": message}
+
+
+def _pin(pool: Baseline) -> str | None:
+    """The vendor string to pin, or None for a single-vendor pool (nothing to pin)."""
+    return pool.guest_vendor if pool.cross_vendor else None
+
+
+def _vendor_note(pool: Baseline, how: str) -> list[dict]:
+    vendor = _pin(pool)
+    if vendor is None:
+        return []
+    others = sorted(v for v in pool.vendors if v != vendor)
+    return [
+        _note(
+            "info",
+            f"cross-vendor pool: {how} pins the guest's vendor to {vendor}, so the guest sees "
+            f"the same vendor on every host; on the {', '.join(others)} hosts KVM presents a "
+            f"foreign vendor ({vendor} was chosen: it is the fitted model's vendor, and "
+            "the model of the pool's majority vendor is fitted first)",
+        )
+    ]
+
+
+def _width_note(pool: Baseline, how: str) -> list[dict]:
+    if pool.guest_phys_bits == QEMU_DEFAULT_PHYS_BITS:
+        return []
+    return [
+        _note(
+            "info",
+            f"{how} gives the guest {pool.guest_phys_bits} physical address bits, the "
+            "narrowest host's width (QEMU's default would be 40)",
+        )
+    ]
+
+
+def _volatile_notes(pool: Baseline) -> list[dict]:
+    volatile = pool.left_out.get("volatile", 0) & VOLATILE
+    if not volatile:
+        return []
+    return [
+        _note(
+            "warning",
+            f"{', '.join(names(volatile))} left out although every host has them: TSX "
+            "disappears with a microcode update or Linux's tsx=off default, MPX is gone "
+            "from newer CPUs and kernels",
+        )
+    ]
+
+
+def _unexpressible_notes(fitted: FittedModel | None, tool: str) -> list[dict]:
+    if fitted is None or not fitted.unexpressible:
+        return []
+    return [
+        _note(
+            "info",
+            f"{tool} has no name for {', '.join(names(fitted.unexpressible))}: the guest does "
+            "not get them",
+        )
+    ]
 
 
 def libvirt_xml(pool: Baseline) -> str:
     fitted = pool.libvirt_model
+    vendor = _pin(pool)
+    # CPUID vendor strings are 12 ASCII letters (GenuineIntel, AuthenticAMD, HygonGenuine).
+    vendor_attr = f" vendor_id='{vendor}'" if vendor and vendor.isalpha() else ""
     lines = ["<cpu mode='custom' match='exact' check='partial'>"]
-    lines.append(f"  <model fallback='forbid'>{fitted.name}</model>")
-    # No <vendor>: in a guest definition it restricts the hosts the guest may start on to that
-    # vendor, which would defeat a cross-vendor pool; the model carries the guest's vendor.
+    lines.append(f"  <model fallback='forbid'{vendor_attr}>{fitted.name}</model>")
+    # No <vendor> element: in a guest definition it restricts the hosts the guest may start on
+    # to that vendor; vendor_id on <model> sets what the guest sees instead.
     if pool.guest_phys_bits != QEMU_DEFAULT_PHYS_BITS:
         lines.append(f"  <maxphysaddr mode='emulate' bits='{pool.guest_phys_bits}'/>")
     for name in fitted.plus_names:
@@ -35,42 +126,82 @@ def libvirt_xml(pool: Baseline) -> str:
     return "\n".join(lines) + "\n"
 
 
+def libvirt_notes(pool: Baseline) -> list[dict]:
+    return [
+        *_vendor_note(pool, "<model vendor_id='...'>"),
+        *_width_note(pool, "<maxphysaddr mode='emulate'>"),
+        *_volatile_notes(pool),
+        *_unexpressible_notes(pool.libvirt_model, "libvirt 9.0"),
+    ]
+
+
 def qemu_cpu(pool: Baseline) -> str:
     """The ``-cpu`` argument (without ``-cpu`` itself)."""
-    return pool.qemu_spec
+    vendor = _pin(pool)
+    return pool.qemu_spec + (f",vendor={vendor}" if vendor else "")
+
+
+def qemu_notes(pool: Baseline) -> list[dict]:
+    return [
+        *_vendor_note(pool, "vendor="),
+        *_width_note(pool, "phys-bits="),
+        *_volatile_notes(pool),
+        *_unexpressible_notes(pool.qemu_model, "QEMU 7.2"),
+    ]
 
 
 def nova(pool: Baseline) -> dict:
-    """``{"config": "[libvirt]...", "lost": [...]}`` for nova.conf."""
-    fitted = pool.nova_model
-    if fitted is None:
-        return {
-            "config": None,
-            "lost": [
-                "every libvirt model has a feature this pool lacks, and Nova cannot disable "
-                "features: use the libvirt XML instead"
-            ],
-        }
+    """``{"config": "[libvirt]...", "lost": [...], "notes": [...]}`` for nova.conf.
+
+    ``cpu_model_extra_flags`` takes ``+flag`` and ``-flag`` (nova/conf/libvirt.py: "To
+    explicitly enable or disable CPU flags, use the +flag or -flag notation"), so Nova gets the
+    same closest libvirt model as the XML.  ``lost`` lists what Nova cannot express."""
+    fitted = pool.libvirt_model
     lines = ["[libvirt]", "cpu_mode = custom", f"cpu_models = {fitted.name}"]
-    if fitted.plus_names:
-        lines.append(f"cpu_model_extra_flags = {', '.join(fitted.plus_names)}")
+    flags = [f"+{n}" for n in fitted.plus_names] + [f"-{n}" for n in fitted.minus_names]
+    if flags:
+        lines.append(f"cpu_model_extra_flags = {', '.join(flags)}")
     lost = []
+    vendor = _pin(pool)
+    if vendor:
+        lost.append(
+            f"the guest's vendor: Nova has no option for it (libvirt's <model vendor_id>), so "
+            f"{_UNPINNED}; use the libvirt XML, or keep this pool's instances on one vendor"
+        )
     if pool.guest_phys_bits != QEMU_DEFAULT_PHYS_BITS:
         lost.append(
             f"the guest address width ({pool.guest_phys_bits} bits): Nova has no option for it, "
-            "so guests get QEMU's default of 40, more than the narrowest host offers (an "
-            "address-bits blocker towards that host)"
+            "so guests get QEMU's default of 40, more than the narrowest host offers (QEMU "
+            "warns when it starts them there)"
         )
-    if pool.libvirt_model and pool.libvirt_model.name != fitted.name:
-        lost.append(
-            f"the closest model ({pool.libvirt_model.spec}) needs '-' features Nova cannot "
-            f"express; {fitted.name} gives the guest the same features under another identity"
+    notes = [_note("warning", f"Nova cannot express {what}") for what in lost]
+    if fitted.minus_names:
+        legacy = pool.nova_model
+        older = (
+            f"cpu_models = {legacy.name} with cpu_model_extra_flags = "
+            f"{', '.join(legacy.plus_names) or '(none)'}"
+            if legacy
+            else "the libvirt XML (no libvirt model is a subset of this baseline)"
         )
-    return {"config": "\n".join(lines) + "\n", "lost": lost}
+        notes.append(
+            _note(
+                "info",
+                "Nova releases whose cpu_model_extra_flags cannot disable flags need " + older,
+            )
+        )
+    notes += _volatile_notes(pool) + _unexpressible_notes(fitted, "libvirt 9.0")
+    return {"config": "\n".join(lines) + "\n", "lost": lost, "notes": notes}
+
+
+def _proxmox_name(fitted: FittedModel) -> str:
+    allowed = [name for name in fitted.model.names if name in proxmox_reported()]
+    return min(allowed, key=lambda n: (len(n), n))
 
 
 def proxmox(pool: Baseline, name: str = "kb-pool-baseline") -> str:
-    fitted = pool.qemu_model
+    fitted = pool.proxmox_model
+    if fitted is None:
+        return ""
     flags = [f"+{n}" for n in fitted.plus_names] + [f"-{n}" for n in fitted.minus_names]
     lines = [f"cpu-model: {name}"]
     if flags:
@@ -78,26 +209,105 @@ def proxmox(pool: Baseline, name: str = "kb-pool-baseline") -> str:
     if pool.guest_phys_bits != QEMU_DEFAULT_PHYS_BITS:
         lines.append(f"    phys-bits {pool.guest_phys_bits}")
     lines.append("    hidden 0")
-    lines.append(f"    reported-model {fitted.name}")
+    lines.append(f"    reported-model {_proxmox_name(fitted)}")
     return "\n".join(lines) + "\n"
+
+
+def proxmox_notes(pool: Baseline) -> list[dict]:
+    fitted = pool.proxmox_model
+    if fitted is None:
+        return [_note("warning", "no QEMU model Proxmox VE accepts as reported-model fits")]
+    notes = []
+    vendor = _pin(pool)
+    reported = _proxmox_name(fitted)
+    if vendor and fitted.model.vendor == vendor:
+        notes.append(
+            _note(
+                "info",
+                f"cross-vendor pool: cpu-models.conf has no vendor property, but Proxmox adds "
+                f"vendor={vendor} for reported-model {reported} (PVE/QemuServer/CPUConfig.pm "
+                "get_cpu_options), so the guest's vendor is pinned",
+            )
+        )
+    elif vendor:
+        notes.append(
+            _note(
+                "warning",
+                f"cross-vendor pool: Proxmox cannot pin the vendor here (cpu-models.conf has no "
+                f"vendor property, and reported-model {reported} is "
+                f"{'vendor-neutral' if fitted.model.vendor is None else 'another vendor'}'s): "
+                + _UNPINNED,
+            )
+        )
+    if reported.startswith("Opteron"):
+        notes.append(
+            _note(
+                "info",
+                "Proxmox adds -rdtscp to every Opteron_* reported model ('broken on AMD "
+                "Opteron', get_pve_cpu_flags): the guest has no RDTSCP",
+            )
+        )
+    if pool.qemu_model and fitted.model is not pool.qemu_model.model:
+        notes.append(
+            _note(
+                "info",
+                f"{pool.qemu_model.name}, the closest QEMU model, is not in Proxmox's "
+                f"reported-model list: {reported} with its flags gives the same features",
+            )
+        )
+    return notes + [
+        *_width_note(pool, "phys-bits"),
+        *_volatile_notes(pool),
+        *_unexpressible_notes(fitted, "QEMU 7.2"),
+    ]
 
 
 def evc_key(pool: Baseline) -> str | None:
     return pool.evc_mode
 
 
+def evc_notes(pool: Baseline) -> list[dict]:
+    if pool.evc_mode is None and pool.cross_vendor:
+        return [
+            _note(
+                "warning",
+                "VMware never migrates across vendors: each vendor's hosts need their own EVC "
+                "cluster (evc_modes)",
+            )
+        ]
+    if pool.evc_mode is None:
+        return [_note("warning", "no EVC mode is supported by every host")]
+    return [
+        _note(
+            "info",
+            f"vCenter shows {pool.evc_mode} as "
+            f"{guest_models.evc_vcenter_names().get(pool.evc_mode, pool.evc_mode)}",
+        )
+    ]
+
+
 def all_exports(pool: Baseline) -> dict:
-    """Every export of a baseline, keyed by tool."""
+    """Every export of a baseline, keyed by tool, and ``notes`` per export."""
+    nova_export = nova(pool)
     return {
         "libvirt_xml": libvirt_xml(pool),
         "qemu_cpu": qemu_cpu(pool),
-        "nova": nova(pool),
+        "nova": nova_export,
         "proxmox": proxmox(pool),
         "evc_mode": evc_key(pool),
         "evc_modes": dict(pool.evc_modes),
+        "evc_vcenter_names": pool.evc_vcenter_names,
+        "guest_vendor": _pin(pool),
         "x86_64_level": pool.x86_64_level,
         "unexpressible": {
             "qemu": names(pool.qemu_model.unexpressible),
             "libvirt": names(pool.libvirt_model.unexpressible),
+        },
+        "notes": {
+            "libvirt_xml": libvirt_notes(pool),
+            "qemu_cpu": qemu_notes(pool),
+            "nova": nova_export["notes"],
+            "proxmox": proxmox_notes(pool),
+            "evc_mode": evc_notes(pool),
         },
     }

@@ -15,6 +15,12 @@
                   list comes from).  Modes whose features cannot be derived have no entry here.
 ``x86-64-level``  the x86-64 psABI micro-architecture levels v1..v4 (``data/x86-64-levels.json``),
                   cumulative, vendor-neutral.
+``proxmox``       Proxmox VE's own CPU types (``x86-64-v2-AES``, its web interface's default, the
+                  other ``x86-64-v*`` types and its ``kvm64``), as qemu-server's CPUConfig.pm
+                  builds them: the QEMU model it reports plus its flags
+                  (``data/proxmox-cpu-models.json``).  Vendor-neutral: Proxmox gives them the
+                  host's vendor.  ``x86-64-v2`` alone still means the psABI level (earlier
+                  sources win a name); ``proxmox:x86-64-v2`` selects Proxmox's type.
 
 Feature masks are over ``TABLE`` and hold CPU features only: the hypervisor bit that QEMU's
 expansions list and OS-state bits are dropped.
@@ -34,8 +40,9 @@ DATA = Path(__file__).parent / "data"
 QEMU_DATA = DATA / "qemu-7.2-cpu-models.json"
 EVC_DATA = DATA / "vmware-evc.json"
 LEVELS_DATA = DATA / "x86-64-levels.json"
+PROXMOX_DATA = DATA / "proxmox-cpu-models.json"
 
-SOURCES = ("qemu", "libvirt", "vmware-evc", "x86-64-level")
+SOURCES = ("qemu", "libvirt", "vmware-evc", "x86-64-level", "proxmox")
 _NOT_MODELS = frozenset({"host", "max", "base"})
 _CPU_MASK = TABLE.cpu_feature_mask
 
@@ -47,7 +54,8 @@ class GuestModel:
     ``name`` is the model's own name in its source (QEMU: the versioned name); ``aliases`` are
     other names that select exactly this model.  ``vendor`` is the CPUID vendor string the guest
     sees (None for vendor-neutral models).  ``extends`` lists, for EVC modes, the modes this one
-    is documented to build on (the partial order's edges).
+    is documented to build on (the partial order's edges).  ``vcenter_name`` is the name
+    vCenter shows for an EVC mode (``Intel "Penryn" Generation``); empty for other sources.
     """
 
     name: str
@@ -61,6 +69,7 @@ class GuestModel:
     origin: str = ""
     label: str = ""
     extends: tuple[str, ...] = ()
+    vcenter_name: str = ""
 
     @property
     def display_name(self) -> str:
@@ -87,6 +96,7 @@ class GuestModel:
             "deprecated": self.deprecated,
             "origin": self.origin,
             "label": self.label,
+            "vcenter_name": self.vcenter_name,
             "features": self.feature_names(vocabulary),
         }
 
@@ -164,10 +174,17 @@ def evc_modes() -> list[GuestModel]:
             origin=mode["source"],
             label=mode["label"],
             extends=tuple(mode["extends"]),
+            vcenter_name=mode["vcenter_name"],
         )
         for mode in document["modes"]
         if mode["features"] is not None
     ]
+
+
+@cache
+def evc_vcenter_names() -> dict[str, str]:
+    """Every EVC mode key we know (derivable or not) -> vCenter's display name, VMware's order."""
+    return {mode["key"]: mode["vcenter_name"] for mode in json.loads(EVC_DATA.read_text())["modes"]}
 
 
 def evc_mode_keys() -> list[str]:
@@ -195,8 +212,39 @@ def x86_64_levels() -> list[GuestModel]:
 
 
 @cache
+def proxmox_data() -> dict:
+    return json.loads(PROXMOX_DATA.read_text())
+
+
+def proxmox_types(qemu: list[GuestModel] | None = None) -> list[GuestModel]:
+    """Proxmox VE's built-in CPU types: the reported QEMU model's features plus the flags
+    qemu-server adds (PVE/QemuServer/CPUConfig.pm ``$builtin_models`` and
+    ``get_pve_cpu_flags``)."""
+    document = proxmox_data()
+    by_name = {name: model for model in (qemu or qemu_models()) for name in model.names}
+    models = []
+    for name, spec in document["builtin_types"].items():
+        base = by_name[spec["reported-model"]]
+        flags = [f for f in spec["flags"].split(";") if f]
+        plus = _mask([f[1:] for f in flags if f[0] == "+"], "qemu", f"Proxmox {name}")
+        minus = _mask([f[1:] for f in flags if f[0] == "-"], "qemu", f"Proxmox {name}")
+        models.append(
+            GuestModel(
+                name=name,
+                source="proxmox",
+                vendor=None,
+                feature_mask=(base.feature_mask | plus) & ~minus,
+                origin=f"{document['source']}: {spec['reported-model']} + {spec['flags']}",
+                label=spec.get("note", ""),
+            )
+        )
+    return models
+
+
+@cache
 def _all() -> tuple[GuestModel, ...]:
-    return (*qemu_models(), *libvirt_models(), *evc_modes(), *x86_64_levels())
+    qemu = qemu_models()
+    return (*qemu, *libvirt_models(), *evc_modes(), *x86_64_levels(), *proxmox_types(qemu))
 
 
 def all_guest_models(
@@ -208,11 +256,13 @@ def all_guest_models(
     local QEMU or an installed libvirt cpu_map replace them for the catalog."""
     if qemu_document is None and libvirt_cpu_map is None:
         return list(_all())
+    qemu = qemu_models(qemu_document)
     return [
-        *qemu_models(qemu_document),
+        *qemu,
         *libvirt_models(libvirt_cpu_map),
         *evc_modes(),
         *x86_64_levels(),
+        *proxmox_types(qemu),
     ]
 
 
@@ -234,7 +284,8 @@ def _index() -> dict[str, GuestModel]:
 
 
 def find(name: str) -> GuestModel | None:
-    """The model a name selects (QEMU first, then libvirt, EVC keys, x86-64 levels), or None.
+    """The model a name selects (QEMU first, then libvirt, EVC keys, x86-64 levels, Proxmox
+    types), or None.
 
     ``libvirt:Penryn`` or ``qemu:Penryn`` picks a source explicitly.
     """

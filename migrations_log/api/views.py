@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from cpus.cpuid import DumpParseError
+from cpus.cpuid import DumpParseError, compat
 from cpus.services import HostRefError
 from kbsite.api import IsOwnerOrStaffOrReadOnly
 from migrations_log import selectors, services
@@ -144,6 +144,31 @@ class MigrationRecordViewSet(
                 "stored": record.prediction,
                 "current": current,
                 "changed": current["verdict"] != record.predicted_verdict,
+            }
+        )
+
+    @extend_schema(
+        description="The records whose predicted verdict changes under the current engine: the "
+        "stored verdict and engine version, today's verdict, whether each agrees with the real "
+        "outcome, and the effect (fixed, broken, changed).",
+        responses=inline_serializer(
+            "LedgerReevaluation",
+            {
+                "engine_version": drf_serializers.CharField(),
+                "records": drf_serializers.IntegerField(),
+                "changed": drf_serializers.ListField(child=drf_serializers.DictField()),
+            },
+        ),
+    )
+    @action(detail=False, methods=["get"])
+    def reevaluation(self, request):
+        records = list(self.filter_queryset(self.get_queryset()))
+        changed = services.reevaluation(records)
+        return Response(
+            {
+                "engine_version": compat.ENGINE_VERSION,
+                "records": len(records),
+                "changed": [entry.to_dict() for entry in changed],
             }
         )
 

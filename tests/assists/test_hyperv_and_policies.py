@@ -154,9 +154,11 @@ def test_kvm_needs_no_assist_because_cpuid_always_exits():
     assert "INTERCEPT_CPUID" in kvm.source
 
 
-def test_vmware_evc_needs_masking_or_faulting_and_hyperv_does_not():
-    assert hypervisor_policy("vmware").needs_assist
-    assert "FlexMigration" in hypervisor_policy("vmware").explanation
+def test_vmware_evc_needs_masking_only_without_hardware_virtualisation_and_hyperv_never():
+    vmware = hypervisor_policy("vmware")
+    assert not vmware.needs_assist  # VT-x/AMD-V intercept CPUID; baseline.evc_admission
+    assert "FlexMigration" in vmware.explanation and "without hardware" in vmware.explanation
+    assert "1003212" in vmware.explanation
     assert not hypervisor_policy("hyperv").needs_assist
     assert set(HYPERVISOR_POLICIES) == {"kvm", "vmware", "hyperv", "xen"}
 

@@ -522,7 +522,9 @@ def test_baseline_in_every_format(run_cli, kb):
     qemu = baseline("qemu")
     assert qemu.returncode == 0
     assert qemu.stdout == exports["qemu_cpu"] + "\n"
-    assert re.fullmatch(r"[A-Za-z0-9_.-]+(,[+-]?[a-z0-9_.=-]+)*\n", qemu.stdout)
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+(,[+-]?[A-Za-z0-9_.=-]+)*\n", qemu.stdout)
+    assert qemu.stdout.endswith(",vendor=AuthenticAMD\n")  # cross-vendor: the vendor is pinned
+    assert "pins the guest's vendor to AuthenticAMD" in qemu.stderr  # the notes, on stderr
     assert qemu.stdout.startswith(pool["qemu_model"]["name"] + ",")
 
     nova = baseline("nova")

@@ -106,8 +106,11 @@ def test_pool_baseline_json(demo_paths):
     assert record["qemu_model"]["spec"] == "Opteron_G2,+vme,-svm"
     assert record["evc_mode"] is None
     assert record["x86_64_level"] == "x86-64-v1"
-    assert record["exports"]["qemu_cpu"] == "Opteron_G2,+vme,-svm,phys-bits=38"
-    assert "<model fallback='forbid'>Opteron_G2</model>" in record["exports"]["libvirt_xml"]
+    assert record["exports"]["qemu_cpu"] == "Opteron_G2,+vme,-svm,phys-bits=38,vendor=AuthenticAMD"
+    assert (
+        "<model fallback='forbid' vendor_id='AuthenticAMD'>Opteron_G2</model>"
+        in record["exports"]["libvirt_xml"]
+    )
 
 
 def test_pool_baseline_names_in_libvirt_vocabulary(demo_paths):
