@@ -739,10 +739,14 @@ class Baseline:
 
     @cached_property
     def qemu_spec(self) -> str:
-        """The guest CPU string for QEMU/KVM: the fitted model, plus phys-bits when needed."""
+        """The guest CPU string for QEMU/KVM: the fitted model, plus phys-bits when needed and,
+        for a cross-vendor pool, the pinned vendor (``guest_vendor``), so a ``baseline`` guest,
+        a suggestion and the ``-cpu`` export are one and the same configuration."""
         spec = self.qemu_model.spec
         if self.guest_phys_bits != QEMU_DEFAULT_PHYS_BITS:
             spec += f",phys-bits={self.guest_phys_bits}"
+        if self.cross_vendor and self.guest_vendor:
+            spec += f",vendor={self.guest_vendor}"
         return spec
 
     @cached_property

@@ -137,8 +137,7 @@ def libvirt_notes(pool: Baseline) -> list[dict]:
 
 def qemu_cpu(pool: Baseline) -> str:
     """The ``-cpu`` argument (without ``-cpu`` itself)."""
-    vendor = _pin(pool)
-    return pool.qemu_spec + (f",vendor={vendor}" if vendor else "")
+    return pool.qemu_spec  # with vendor= for a cross-vendor pool (Baseline.qemu_spec)
 
 
 def qemu_notes(pool: Baseline) -> list[dict]:

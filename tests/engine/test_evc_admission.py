@@ -135,7 +135,8 @@ def test_a_report_from_an_unknown_hypervisor_keeps_host_assists_unknown(hosts):
     assert baseline.hardware_virtualisation(in_vm)[0] is None
     verdict = compat.check(in_vm, hosts[SKYLAKE], "intel-penryn", "vmware")
     [warning] = assists_reasons(verdict, "warning")
-    assert warning.message.startswith("VMware EVC: host assists unknown")
+    assert warning.message.startswith("VMware EVC mode intel-penryn")
+    assert "host assists unknown" in warning.message
 
 
 def test_highest_mode_follows_the_vendor_order_not_the_alphabet(hosts):

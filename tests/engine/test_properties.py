@@ -72,12 +72,14 @@ def test_every_member_offers_the_fitted_models_features(real_hosts, data):
         assert model_mask == fitted.feature_mask
         for host in pool:
             assert fitted.feature_mask & ~host.feature_mask == 0
-    assert result.nova_model is None or result.nova_model.minus == 0
     for key in result.evc_modes.values():
         if key is not None:
             mode = guest_models.find(key)
             members = [h for h in pool if h.identity.vendor == mode.vendor]
-            assert all(mode.feature_mask & ~h.feature_mask == 0 for h in members)
+            # A bit a report cannot show does not cost the pool its EVC mode (it is unknown).
+            assert all(
+                mode.feature_mask & ~(h.feature_mask | h.known_absent_unknown) == 0 for h in members
+            )
 
 
 @SETTINGS
@@ -120,6 +122,8 @@ def parse_qemu_cpu(text: str) -> tuple[str, set[str], set[str], int | None]:
             minus.add(token[1:])
         elif token.startswith("phys-bits="):
             bits = int(token.split("=", 1)[1])
+        elif token in ("vendor=GenuineIntel", "vendor=AuthenticAMD"):
+            continue  # the pinned guest vendor of a cross-vendor pool: no feature
         else:
             raise AssertionError(f"unexpected -cpu token {token!r}")
     return name, plus, minus, bits
@@ -154,7 +158,11 @@ def test_exports_parse_back_to_the_same_feature_set(real_hosts, data):
         config = dict(line.split(" = ", 1) for line in nova.splitlines() if " = " in line)
         model = guest_models.find(f"libvirt:{config['cpu_models']}")
         extra = [f.strip() for f in config.get("cpu_model_extra_flags", "").split(",")]
-        assert model.feature_mask | mask_of(filter(None, extra), "libvirt") == libvirt_target
+        # Nova takes "+flag" (or a bare name) to add and "-flag" to remove.
+        plus = [f.lstrip("+") for f in extra if f and not f.startswith("-")]
+        minus = [f[1:] for f in extra if f.startswith("-")]
+        nova_mask = (model.feature_mask | mask_of(plus, "libvirt")) & ~mask_of(minus, "libvirt")
+        assert nova_mask == libvirt_target
 
     entry = dict(line.strip().split(" ", 1) for line in export.proxmox(pool).splitlines()[1:])
     flags = entry.get("flags", "").split(";") if entry.get("flags") else []
