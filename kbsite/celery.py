@@ -7,6 +7,7 @@ the CELERY_ prefix; the delivery policy below is the same everywhere, so it live
 import os
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kbsite.settings")
 
@@ -33,3 +34,15 @@ app.conf.beat_schedule = {
     "sweep-matrix-runs": {"task": "cpus.tasks.matrix_runs_sweep", "schedule": 60.0},
 }
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _worker_statement_timeout(**_kwargs) -> None:
+    """A worker's statements may run longer than a web request's (a matrix run's preparation
+    reads a whole pool), but not without bound: CPUKB_WORKER_STATEMENT_TIMEOUT_MS replaces the
+    web value on every connection this worker (and its pool processes) opens."""
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if "options" in options:
+        options["options"] = f"-c statement_timeout={settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS}"

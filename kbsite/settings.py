@@ -97,6 +97,16 @@ DATABASES = {"default": env_database("DATABASE_URL", BASE_DIR / "var" / "cpukb.s
 # after PostgreSQL restarted, so the site recovers without a restart.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No statement may run away with a PostgreSQL backend (issue 19: one filter planned for minutes
+# and grew a backend to 5.9 GB): PostgreSQL cancels any statement after this many milliseconds
+# and the request answers 503 (kbsite/resilience.py). Celery workers use the worker value
+# instead (kbsite/celery.py): longer, still well under the task time limit. 0 turns it off.
+CPUKB_DB_STATEMENT_TIMEOUT_MS = env_int("CPUKB_DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
+CPUKB_WORKER_STATEMENT_TIMEOUT_MS = env_int("CPUKB_WORKER_STATEMENT_TIMEOUT_MS", 120_000, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={CPUKB_DB_STATEMENT_TIMEOUT_MS}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery (the app itself is configured in kbsite/celery.py) -------------------------------
