@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over CPUKB_MAX_REQUEST_BYTES: 413 from the headers alone, before anything is read.
+    "kbsite.limits.RequestSizeLimitMiddleware",
     # PostgreSQL down: a 503 with a clear message instead of a 500 (the site recovers by itself).
     "kbsite.resilience.DatabaseUnavailableMiddleware",
     # whitenoise serves collected static files in production; runserver serves them in DEBUG.
@@ -146,6 +148,8 @@ CPUKB_MAX_UPLOAD_BYTES = env_int("CPUKB_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, mini
 # for the other fields, and keep files up to the limit in memory since they are read whole.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CPUKB_MAX_UPLOAD_BYTES + 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = CPUKB_MAX_UPLOAD_BYTES
+# Any request body above this is refused with 413 before it is read (kbsite/limits.py).
+CPUKB_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # --- Static files -----------------------------------------------------------------------------
 
