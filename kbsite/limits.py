@@ -14,6 +14,12 @@ request line and headers alone:
   ``wsgi.input_terminated``) can do that; on others (``runserver``) a chunked body under the
   limit is a ``411`` asking for a ``Content-Length``.
 
+``UnstorableInputMiddleware`` turns what a well-formed request can carry but the database or
+the JSON parser cannot take into a ``400`` instead of a 500: a NUL byte in a URL path, a query
+string or any string of a body (PostgreSQL text cannot hold one), a lone surrogate in a JSON
+string (not encodable as UTF-8), JSON nested deeper than the interpreter's recursion limit
+(``[`` a hundred thousand times).
+
 Answers use ``kbsite.resilience.error_response``: the API's JSON error shape under ``/api/``,
 a short page elsewhere.
 """
@@ -24,6 +30,7 @@ import io
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
+from django.db.utils import DataError
 from django.http import HttpRequest, HttpResponse
 
 from kbsite.resilience import error_response
@@ -95,4 +102,37 @@ class RequestSizeLimitMiddleware:
         body = bytes(received)
         request.META["CONTENT_LENGTH"] = str(len(body))
         request._stream = LimitedStream(io.BytesIO(body), len(body))
+        return None
+
+
+def _unstorable(request: HttpRequest, message: str, code: str = "invalid_characters"):
+    return error_response(request, status=400, code=code, message=message, title="Bad request")
+
+
+NUL_MESSAGE = "The request contains a NUL character (\\x00 or %00), which no field accepts."
+
+
+class UnstorableInputMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return _unstorable(request, NUL_MESSAGE)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, DataError) and "NUL" in str(exception):
+            return _unstorable(request, NUL_MESSAGE)
+        if isinstance(exception, UnicodeEncodeError) and "surrogate" in str(exception):
+            return _unstorable(
+                request,
+                "The request contains a lone surrogate code point (such as \\udcff), which is "
+                "not text any field accepts.",
+            )
+        if isinstance(exception, RecursionError):
+            return _unstorable(
+                request, "The request body is nested too deeply to be read.", "nested_too_deeply"
+            )
         return None

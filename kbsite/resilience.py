@@ -8,6 +8,7 @@
   ``503`` too (code ``query_timeout``): the server is fine, this request was too costly.
 - ``not_found``: the ``handler404`` view, so a URL under ``/api/`` that matches no route (a
   non-numeric id, a typo) answers in the API's JSON error shape rather than an HTML page.
+- ``server_error``: the ``handler500`` view, JSON under ``/api/`` too.
 - ``bad_request``: the ``handler400`` view. Django refuses requests over its limits
   (``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``DATA_UPLOAD_MAX_NUMBER_FILES``,
   ``DATA_UPLOAD_MAX_NUMBER_FIELDS``) with a 400 before any view runs, and its default page
@@ -158,4 +159,20 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
         code="no_such_endpoint",
         message=f"No API endpoint at {request.path}.",
         title="Not found",
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the API's JSON error shape under /api/ (nothing of the exception is shown;
+    it is logged by Django), Django's plain page elsewhere."""
+    if not wants_json(request):
+        from django.views.defaults import server_error as default_server_error
+
+        return default_server_error(request)
+    return error_response(
+        request,
+        status=500,
+        code="server_error",
+        message="The server failed to answer this request; the error has been logged.",
+        title="Server error",
     )

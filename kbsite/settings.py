@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Bodies over CPUKB_MAX_REQUEST_BYTES: 413 from the headers alone, before anything is read.
     "kbsite.limits.RequestSizeLimitMiddleware",
+    # NUL bytes, lone surrogates, JSON nested too deeply: 400, not 500 (kbsite/limits.py).
+    "kbsite.limits.UnstorableInputMiddleware",
     # PostgreSQL down: a 503 with a clear message instead of a 500 (the site recovers by itself).
     "kbsite.resilience.DatabaseUnavailableMiddleware",
     # whitenoise serves collected static files in production; runserver serves them in DEBUG.
