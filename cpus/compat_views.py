@@ -3,6 +3,7 @@ matrix runs with a live progress bar and a heatmap per hypervisor."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 from cpus import matrix_runs, selectors
 from cpus.cpuid import baseline, compat, export
 from cpus.models import Host, MatrixRun, PoolTag
+from kbsite.resilience import error_response
 
 HEATMAP_MAX_HOSTS = 80
 EXPORT_LABELS = [
@@ -41,6 +43,16 @@ def _baseline_of(hosts: list[Host]):
 
 
 def pool(request: HttpRequest) -> HttpResponse:
+    given = len(request.GET.getlist("hosts")) + len(request.GET.getlist("add"))
+    if given > settings.CPUKB_MAX_POOL_REFS:
+        return error_response(
+            request,
+            status=400,
+            code="too_many_references",
+            message=f"At most {settings.CPUKB_MAX_POOL_REFS:,} hosts can be chosen one by one "
+            f"({given:,} given): give the pool a tag, or start a matrix run.",
+            title="Too many hosts",
+        )
     hosts, tag = _pool_hosts(request)
     pool_baseline = _baseline_of(hosts)
     context = {

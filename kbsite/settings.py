@@ -133,6 +133,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Verdicts of /api/compat/check remembered per web process (cpus/api/compat.py); 0: none.
 CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)
+# Most host references one synchronous pool baseline takes (POST /api/pools/baseline, /compat/).
+CPUKB_MAX_POOL_REFS = env_int("CPUKB_MAX_POOL_REFS", 1000, minimum=2)
 # Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
 CPUKB_MATRIX_TILE_PAIRS = env_int("CPUKB_MATRIX_TILE_PAIRS", 4_000_000, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
