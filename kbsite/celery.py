@@ -20,8 +20,8 @@ app.conf.update(
     accept_content=["json"],
     # A task is acknowledged after it finishes, one at a time per worker process, and given back
     # to the queue if its worker dies: a crashed worker loses no job. Tasks must be idempotent.
-    # (Redis redelivers unacknowledged tasks after its visibility timeout, one hour by default,
-    # which is longer than the hard time limit.)
+    # (Redis redelivers unacknowledged tasks after its visibility timeout,
+    # CPUKB_BROKER_VISIBILITY_TIMEOUT, five minutes by default.)
     task_acks_late=True,
     worker_prefetch_multiplier=1,
     task_reject_on_worker_lost=True,

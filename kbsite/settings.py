@@ -128,8 +128,11 @@ else:
     CELERY_TASK_EAGER_PROPAGATES = True
 
 # Redis gives an unacknowledged task (its worker died) to another worker after this many seconds.
+# Five minutes: a dead worker's matrix tiles are redone within minutes (the sweeper, run by beat
+# every minute, resumes a run idle for two). Every task is short and idempotent (a tile takes
+# well under a second); a task still running after this long is run a second time.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 300, minimum=1)
 }
 # Verdicts of /api/compat/check remembered per web process (cpus/api/compat.py); 0: none.
 CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)

@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -43,6 +43,7 @@ class MatrixRunSerializer(serializers.ModelSerializer):
             "classes",
             "progress",
             "error",
+            "notes",
             "created_at",
             "started_at",
             "finished_at",
@@ -206,5 +207,8 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"source": "both hosts must be in the run's pool"})
         if not run.class_reports:
             raise ValidationError({"status": "the run has not been prepared yet"})
-        verdict = matrix_runs.run_cell(run, position[source], position[destination], hypervisor)
+        try:
+            verdict = matrix_runs.run_cell(run, position[source], position[destination], hypervisor)
+        except matrix_runs.RunDataGone as error:
+            raise NotFound(str(error)) from None
         return Response(verdict.to_dict())
