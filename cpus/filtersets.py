@@ -10,6 +10,8 @@ from cpus.cpuid import TABLE
 from cpus.cpuid.assists import MECHANISMS
 from cpus.models import CpuModel, Feature, FeatureSet, GuestCpuModel, Host, HostReport
 
+# Most distinct words of a free-text search (each is four case-insensitive LIKEs).
+MAX_SEARCH_WORDS = 8
 # Most names one has_feature/lacks_feature filter takes: far more than any real question needs,
 # few enough that the one subquery below stays cheap (issue 19: forty repeated names used to
 # mean forty joins and a PostgreSQL backend of 5.9 GB while planning).
@@ -32,6 +34,16 @@ class FeatureFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        words = set((cleaned.get("q") or "").split())
+        if len(words) > MAX_SEARCH_WORDS:
+            self.add_error(
+                "q",
+                forms.ValidationError(
+                    "at most %(limit)d words per search (%(count)d given)",
+                    params={"limit": MAX_SEARCH_WORDS, "count": len(words)},
+                    code="too_many_words",
+                ),
+            )
         for key in ("has_feature", "lacks_feature"):
             values = cleaned.get(key) or []
             unknown = list(dict.fromkeys(name for name in values if TABLE.lookup(name) is None))
@@ -139,7 +151,7 @@ class CpuModelFilterSet(_FeatureFilterMixin):
 
     def search(self, qs, name, value):
         condition = Q()
-        for word in value.split():
+        for word in list(dict.fromkeys(value.split()))[:MAX_SEARCH_WORDS]:
             condition &= (
                 Q(brand__icontains=word)
                 | Q(codename__icontains=word)

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.db.utils import DataError
 from django.http import HttpRequest, HttpResponse
+from rest_framework.pagination import LimitOffsetPagination
 
 from kbsite.resilience import error_response
 
@@ -136,3 +137,10 @@ class UnstorableInputMiddleware:
                 request, "The request body is nested too deeply to be read.", "nested_too_deeply"
             )
         return None
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """``?limit`` and ``?offset`` as DRF has them, with ``limit`` capped: one page is never the
+    whole table (``?limit=1000000000``)."""
+
+    max_limit = 500

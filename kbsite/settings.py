@@ -212,7 +212,8 @@ REST_FRAMEWORK = {
     ],
     # Reading the knowledge base is public; changing it needs an account.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # LimitOffsetPagination with ?limit capped at 500 (kbsite/limits.py).
+    "DEFAULT_PAGINATION_CLASS": "kbsite.limits.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -136,3 +136,22 @@ def test_the_query_shape_does_not_grow_with_the_names(client, seeded, url, model
 
     # Thirty-one more wanted names and nineteen more lacked ones: not one more join anywhere.
     assert joins(many_sql) == joins(one_sql)
+
+
+def test_a_search_of_many_words_is_a_400_and_repeated_words_count_once(client, seeded):
+    many = " ".join(f"w{i}" for i in range(9))
+    response = client.get(f"/api/cpu-models/?q={many}")
+    assert response.status_code == 400 and response.json()["code"] == "too_many_words"
+    assert client.get(f"/cpus/?q={many}").status_code == 400
+    repeated = client.get("/api/cpu-models/?q=" + " ".join(["Opteron"] * 50))
+    assert repeated.status_code == 200
+    assert repeated.json()["count"] == client.get("/api/cpu-models/?q=Opteron").json()["count"] > 0
+
+
+def test_a_page_is_never_the_whole_table(client, seeded, monkeypatch):
+    from kbsite.limits import BoundedLimitOffsetPagination
+
+    assert BoundedLimitOffsetPagination.max_limit == 500
+    monkeypatch.setattr(BoundedLimitOffsetPagination, "max_limit", 10)
+    body = client.get("/api/features/?limit=1000000").json()
+    assert body["count"] > 10 and len(body["results"]) == 10
