@@ -205,3 +205,35 @@ def test_a_matrix_run_whose_report_was_deleted_is_not_a_500(api, some_hosts):
             _assert_error_shape(response)
     page = api.get(f"/compat/runs/{run.pk}/")
     assert page.status_code in (200, 404)
+
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/reports/?cpu_model={HUGE}",
+        f"/api/cpu-models/?family={HUGE}",
+        "/api/cpu-models/?family=1e400",
+        f"/api/hosts/{HUGE}/",
+        f"/api/cpu-models/{HUGE}/",
+        f"/api/migrations/?host={HUGE}",
+        f"/api/matrix-runs/{HUGE}/",
+        f"/api/cpu-models/?limit={HUGE}&offset={HUGE}",
+        f"/cpus/compare/?a={HUGE}&b=1",
+        f"/cpus/{HUGE}/",
+        f"/hosts/{HUGE}/",
+        f"/reports/{HUGE}/",
+        f"/compat/runs/{HUGE}/",
+        f"/compat/?hosts={HUGE}",
+        f"/ledger/{HUGE}/",
+        f"/ledger/?host={HUGE}",
+        f"/compat/pair/?source={HUGE}&destination=1",
+    ],  # fmt: skip
+)
+def test_numbers_out_of_range_are_not_500(client, some_hosts, url):
+    response = client.get(url)
+    assert response.status_code in (200, 400, 404), (url, response.status_code)
+    if url.startswith("/api/") and response.status_code != 200:
+        _assert_error_shape(response)
