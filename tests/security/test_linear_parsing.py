@@ -203,6 +203,17 @@ def test_deep_or_many_json_and_xml_documents_are_refused_fast(text):
     _assert_fast(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['{"lscpu":' + "[" * LINE, '{"return":' + '{"a":' * (LINE // 5)],
+    ids=["lscpu", "objects"],
+)
+def test_json_nested_deeper_than_the_stack_is_refused_not_a_crash(text):
+    elapsed, outcome = _timed(decode, text)
+    assert isinstance(outcome, DumpParseError) and "nested too deeply" in outcome.reason
+    assert elapsed < BOUND_SECONDS
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
