@@ -44,5 +44,6 @@ def _worker_statement_timeout(**_kwargs) -> None:
     from django.conf import settings
 
     options = settings.DATABASES["default"].get("OPTIONS", {})
-    if "options" in options:
-        options["options"] = f"-c statement_timeout={settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS}"
+    if "statement_timeout=" in options.get("options", ""):
+        # libpq applies -c settings in order: the last statement_timeout wins.
+        options["options"] += f" -c statement_timeout={settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS}"

@@ -108,9 +108,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CPUKB_DB_STATEMENT_TIMEOUT_MS = env_int("CPUKB_DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
 CPUKB_WORKER_STATEMENT_TIMEOUT_MS = env_int("CPUKB_WORKER_STATEMENT_TIMEOUT_MS", 120_000, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={CPUKB_DB_STATEMENT_TIMEOUT_MS}"
-    )
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Appended to libpq options a DATABASE_URL may carry (?options=...); a later -c wins.
+    _options["options"] = (
+        f"{_options.get('options', '')} -c statement_timeout={CPUKB_DB_STATEMENT_TIMEOUT_MS}"
+    ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery (the app itself is configured in kbsite/celery.py) -------------------------------

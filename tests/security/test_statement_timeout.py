@@ -91,6 +91,7 @@ def test_a_runaway_page_query_answers_a_503_page(client, short_timeout):
     assert "300 ms" in response.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_workers_use_their_own_longer_timeout():
     from kbsite.celery import _worker_statement_timeout
 
@@ -98,10 +99,15 @@ def test_workers_use_their_own_longer_timeout():
     saved = options["options"]
     try:
         _worker_statement_timeout()
-        assert options["options"] == (
+        assert options["options"].endswith(
             f"-c statement_timeout={settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS}"
         )
+        connection.close()  # a new connection, as a worker process opens
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout'")
+            assert cursor.fetchone()[0] == settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS
         assert settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS > settings.CPUKB_DB_STATEMENT_TIMEOUT_MS
         assert settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS < settings.CELERY_TASK_TIME_LIMIT * 1000
     finally:
         options["options"] = saved
+        connection.close()
