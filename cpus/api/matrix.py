@@ -65,7 +65,10 @@ class MatrixRunSerializer(serializers.ModelSerializer):
 
 class MatrixRunInput(serializers.Serializer):
     hosts = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="Host ids."
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=20_000,
+        help_text="Host ids (at most 20,000; for larger pools use a tag or all).",
     )
     tag = serializers.SlugField(required=False, help_text="Every host with this pool tag.")
     all = serializers.BooleanField(required=False, help_text="Every host of the catalog.")

@@ -75,3 +75,10 @@ def test_mixed_references_keep_their_errors(client, some_hosts):
     assert response.status_code == 404 and response.json()["field"] == "hosts[1]"
     response = _baseline(client, [{"cpu_model": "x"}, {"report": report.pk}])
     assert response.status_code == 400 and response.json()["field"] == "hosts[0]"
+
+
+def test_matrix_run_host_lists_are_bounded_and_ids_in_range(api):
+    too_many = api.post("/api/matrix-runs/", {"hosts": list(range(1, 20_002))}, format="json")
+    assert too_many.status_code == 400 and too_many.json()["field"] == "hosts"
+    huge = api.post("/api/matrix-runs/", {"hosts": [10**30]}, format="json")
+    assert huge.status_code == 400 and huge.json()["field"] == "hosts"
