@@ -3,6 +3,7 @@ matrix runs with a live progress bar and a heatmap per hypervisor."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,8 +12,11 @@ from django.views.decorators.http import require_POST
 from cpus import matrix_runs, selectors
 from cpus.cpuid import baseline, compat, export
 from cpus.models import Host, MatrixRun, PoolTag
+from kbsite.resilience import error_response
 
 HEATMAP_MAX_HOSTS = 80
+# Rows and columns of the heatmap shown at once (the page links to the neighbouring windows).
+HEATMAP_WINDOW = 40
 EXPORT_LABELS = [
     ("libvirt_xml", "libvirt domain XML"),
     ("qemu_cpu", "QEMU -cpu"),
@@ -41,6 +45,16 @@ def _baseline_of(hosts: list[Host]):
 
 
 def pool(request: HttpRequest) -> HttpResponse:
+    given = len(request.GET.getlist("hosts")) + len(request.GET.getlist("add"))
+    if given > settings.CPUKB_MAX_POOL_REFS:
+        return error_response(
+            request,
+            status=400,
+            code="too_many_references",
+            message=f"At most {settings.CPUKB_MAX_POOL_REFS:,} hosts can be chosen one by one "
+            f"({given:,} given): give the pool a tag, or start a matrix run.",
+            title="Too many hosts",
+        )
     hosts, tag = _pool_hosts(request)
     pool_baseline = _baseline_of(hosts)
     context = {
@@ -173,53 +187,86 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "colors": COLORS,
     }
     if run.status == MatrixRun.Status.SUCCEEDED:
-        context["heatmaps"] = _heatmaps(run)
+        total = len(run.host_ids) if len(run.host_ids) <= HEATMAP_MAX_HOSTS else run.class_count
+        row, col = _offset(request, "row", total), _offset(request, "col", total)
+        context["heatmaps"] = _heatmaps(run, row, col)
+        context["window"] = _window_links(request, total, row, col)
     return render(request, "cpus/compat_run.html", context)
 
 
 COLORS = {"safe": "#2e7d32", "safe-with-model": "#7cb342", "risky": "#f9a825", "blocked": "#c62828"}
 
 
-def _heatmaps(run: MatrixRun) -> list[dict]:
-    """Per hypervisor, a grid of hosts (small pools) or of host classes (large ones)."""
+def _offset(request: HttpRequest, name: str, total: int) -> int:
+    """A window's first row or column: a multiple of HEATMAP_WINDOW inside the grid."""
+    value = request.GET.get(name, "")
+    offset = int(value) if value.isdigit() and len(value) < 10 else 0
+    return min(offset, max(0, total - 1)) // HEATMAP_WINDOW * HEATMAP_WINDOW
+
+
+def _heatmaps(run: MatrixRun, row_offset: int = 0, col_offset: int = 0) -> list[dict]:
+    """Per hypervisor, a grid of hosts (small pools) or of host classes (large ones), cut to a
+    window of at most HEATMAP_WINDOW x HEATMAP_WINDOW cells: a run of 400 classes used to render
+    a 47 MB page. The whole result is in the API (``/api/matrix-runs/<id>/results``)."""
     members = matrix_runs.members_of(run).tolist()
     by_host = len(run.host_ids) <= HEATMAP_MAX_HOSTS
+    if by_host:
+        # (id shown and used for the cell's reasons, label, class) per host.
+        units = [
+            (host_id, label, cls)
+            for host_id, label, cls in zip(run.host_ids, run.host_labels, members, strict=True)
+        ]
+    else:
+        first_host, counts = {}, {}
+        for host_id, cls in zip(run.host_ids, members, strict=True):
+            first_host.setdefault(cls, host_id)
+            counts[cls] = counts.get(cls, 0) + 1
+        units = [
+            (first_host[c], f"class {c} ({counts[c]} hosts)", c) for c in range(run.class_count)
+        ]
+    row_units = units[row_offset : row_offset + HEATMAP_WINDOW]
+    col_units = units[col_offset : col_offset + HEATMAP_WINDOW]
     maps = []
     for hypervisor in compat.HYPERVISORS:
         levels, missing = matrix_runs.run_levels(run, hypervisor)
-        if by_host:
-            labels = list(zip(run.host_ids, run.host_labels, strict=True))
-            cells = [
-                [
-                    (levels[ci, cj], missing[ci, cj], hj)
-                    for hj, cj in zip(run.host_ids, members, strict=True)
-                ]
-                for ci in members
-            ]
-        else:
-            first_host = {}
-            for host_id, cls in zip(run.host_ids, members, strict=True):
-                first_host.setdefault(cls, host_id)
-            counts = {}
-            for cls in members:
-                counts[cls] = counts.get(cls, 0) + 1
-            labels = [
-                (first_host[c], f"class {c} ({counts[c]} hosts)") for c in range(run.class_count)
-            ]
-            cells = [
-                [(levels[ci, cj], missing[ci, cj], first_host[cj]) for cj in range(run.class_count)]
-                for ci in range(run.class_count)
-            ]
         rows = [
             {
                 "id": source_id,
                 "label": label,
                 "cells": [
-                    {"level": compat.LEVELS[level], "missing": int(count), "destination": dest}
-                    for level, count, dest in row
+                    {
+                        "level": compat.LEVELS[levels[ci, cj]],
+                        "missing": int(missing[ci, cj]),
+                        "destination": dest,
+                    }
+                    for dest, _, cj in col_units
                 ],
             }
-            for (source_id, label), row in zip(labels, cells, strict=True)
+            for source_id, label, ci in row_units
         ]
-        maps.append({"hypervisor": hypervisor, "by_host": by_host, "columns": labels, "rows": rows})
+        columns = [(unit_id, label) for unit_id, label, _ in col_units]
+        maps.append(
+            {"hypervisor": hypervisor, "by_host": by_host, "columns": columns, "rows": rows}
+        )
     return maps
+
+
+def _window_links(request: HttpRequest, total: int, row: int, col: int) -> dict:
+    """Where the heatmap window is, and the query strings of its neighbours."""
+
+    def query(r: int, c: int) -> str:
+        params = request.GET.copy()
+        params["row"], params["col"] = str(r), str(c)
+        return params.urlencode()
+
+    step = HEATMAP_WINDOW
+    return {
+        "total": total,
+        "windowed": total > step,
+        "rows": (row + 1, min(total, row + step)),
+        "cols": (col + 1, min(total, col + step)),
+        "up": query(row - step, col) if row > 0 else None,
+        "down": query(row + step, col) if row + step < total else None,
+        "left": query(row, col - step) if col > 0 else None,
+        "right": query(row, col + step) if col + step < total else None,
+    }

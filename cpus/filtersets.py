@@ -4,34 +4,81 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from cpus.cpuid import TABLE
 from cpus.cpuid.assists import MECHANISMS
-from cpus.models import CpuModel, Feature, GuestCpuModel, Host, HostReport
+from cpus.models import CpuModel, Feature, FeatureSet, GuestCpuModel, Host, HostReport
+
+# Most distinct words of a free-text search (each is four case-insensitive LIKEs).
+MAX_SEARCH_WORDS = 8
+# Most names one has_feature/lacks_feature filter takes: far more than any real question needs,
+# few enough that the one subquery below stays cheap (issue 19: forty repeated names used to
+# mean forty joins and a PostgreSQL backend of 5.9 GB while planning).
+MAX_FEATURE_NAMES = 32
+
+
+def feature_names(values) -> list[str]:
+    """Distinct canonical names for ``values`` (any vocabulary), in first-seen order; names
+    the table does not know are kept as given so the form can name them."""
+    seen: dict[str, None] = {}
+    for value in values or []:
+        feature = TABLE.lookup(value)
+        seen.setdefault(feature.name if feature is not None else value, None)
+    return list(seen)
 
 
 class FeatureFilterForm(forms.Form):
-    """Refuses unknown feature names with a 400 that names them, instead of an empty list."""
+    """Refuses unknown feature names with a 400 that names them, instead of an empty list, and
+    more than ``MAX_FEATURE_NAMES`` distinct names per filter."""
 
     def clean(self):
         cleaned = super().clean()
+        words = set((cleaned.get("q") or "").split())
+        if len(words) > MAX_SEARCH_WORDS:
+            self.add_error(
+                "q",
+                forms.ValidationError(
+                    "at most %(limit)d words per search (%(count)d given)",
+                    params={"limit": MAX_SEARCH_WORDS, "count": len(words)},
+                    code="too_many_words",
+                ),
+            )
         for key in ("has_feature", "lacks_feature"):
-            unknown = [name for name in cleaned.get(key) or [] if TABLE.lookup(name) is None]
+            values = cleaned.get(key) or []
+            unknown = list(dict.fromkeys(name for name in values if TABLE.lookup(name) is None))
             if unknown:
                 # Params, not an f-string: a '%' in a user's name must not reach %-formatting.
                 self.add_error(
                     key,
                     forms.ValidationError(
                         "unknown feature %(names)s (Linux, QEMU and libvirt names are accepted)",
-                        params={"names": ", ".join(unknown)},
+                        params={"names": ", ".join(unknown[:MAX_FEATURE_NAMES])},
+                        code="unknown_feature",
+                    ),
+                )
+            elif len(feature_names(values)) > MAX_FEATURE_NAMES:
+                self.add_error(
+                    key,
+                    forms.ValidationError(
+                        "at most %(limit)d distinct feature names per filter (%(count)d given)",
+                        params={"limit": MAX_FEATURE_NAMES, "count": len(feature_names(values))},
+                        code="too_many_features",
                     ),
                 )
         return cleaned
 
 
 class FeatureListFilter(django_filters.BaseInFilter, django_filters.CharFilter):
-    """Repeatable (``?has_feature=a&has_feature=b``) or comma-separated feature names."""
+    """Repeatable (``?has_feature=a&has_feature=b``) or comma-separated feature names.
+
+    One query shape whatever the number of names: the names become distinct canonical names,
+    then one subquery over the feature-set/feature link table keeps the feature sets that have
+    all of them (``GROUP BY feature set HAVING COUNT(DISTINCT feature) = n``) or, for
+    ``lacks_feature``, excludes those that have any.  The old shape joined the link table once
+    per name (and then needed ``DISTINCT``), which PostgreSQL planned in time and memory that
+    grew with every repeated name.
+    """
 
     def __init__(self, *args, exclude_matches: bool = False, **kwargs):
         self.exclude_matches = exclude_matches
@@ -40,13 +87,19 @@ class FeatureListFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        for name in value:
-            feature = TABLE.lookup(name)
-            if feature is None:  # refused by FeatureFilterForm; never reached through the form
-                return qs.none()
-            condition = Q(**{f"{self.field_name}__features__name": feature.name})
-            qs = qs.exclude(condition) if self.exclude_matches else qs.filter(condition)
-        return qs.distinct() if not self.exclude_matches else qs
+        names = feature_names(value)
+        if len(names) > MAX_FEATURE_NAMES or any(TABLE.lookup(n) is None for n in names):
+            return qs.none()  # refused by FeatureFilterForm; never reached through the form
+        links = FeatureSet.features.through.objects.filter(feature__name__in=names)
+        if self.exclude_matches:
+            return qs.exclude(**{f"{self.field_name}_id__in": links.values("featureset_id")})
+        having_all = (
+            links.values("featureset_id")
+            .annotate(matched=Count("feature_id", distinct=True))
+            .filter(matched=len(names))
+            .values("featureset_id")
+        )
+        return qs.filter(**{f"{self.field_name}_id__in": having_all})
 
 
 class _FeatureFilterMixin(django_filters.FilterSet):
@@ -98,7 +151,7 @@ class CpuModelFilterSet(_FeatureFilterMixin):
 
     def search(self, qs, name, value):
         condition = Q()
-        for word in value.split():
+        for word in list(dict.fromkeys(value.split()))[:MAX_SEARCH_WORDS]:
             condition &= (
                 Q(brand__icontains=word)
                 | Q(codename__icontains=word)

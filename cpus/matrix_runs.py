@@ -6,6 +6,14 @@ hosts into classes (hosts with the same CPU view get the same answers), plans th
 enqueues one task per tile; each ``tile`` computes its rows of the class matrix for every
 hypervisor, stores them, and the last one to finish marks the run succeeded.  ``sweep`` resumes
 runs that stopped making progress (a worker died) and fails them after a few attempts.
+
+Completion is derived from the stored tiles, never counted in memory: a tile is stored and the
+tiles are counted while the run's row is locked (``SELECT ... FOR UPDATE``), so with any number
+of worker processes the last tile to commit sees every other one (issue 19: two processes
+could each count one short of the total, leaving a finished run "running" until the sweeper
+failed it). The sweeper and ``matrix_run_fail`` finish a run whose tiles are all stored instead
+of failing it. Hosts deleted (or left without a report) before a run is prepared are skipped
+and named in ``notes``.
 """
 
 from __future__ import annotations
@@ -29,6 +37,10 @@ MAX_ATTEMPTS = 3
 
 class PoolError(ValueError):
     pass
+
+
+class RunDataGone(PoolError):
+    """A report the run's classes were built from has been deleted since."""
 
 
 def _hosts_of(selection: dict):
@@ -72,6 +84,11 @@ def _views(report_ids: list[int]) -> list:
     reports = (
         HostReport.objects.select_related("feature_set", "host").defer("raw").in_bulk(report_ids)
     )
+    gone = [pk for pk in report_ids if pk not in reports]
+    if gone:
+        raise RunDataGone(
+            f"report {gone[0]} of this run has been deleted since the run was prepared"
+        )
     return [selectors.report_host_view(reports[pk]) for pk in report_ids]
 
 
@@ -82,7 +99,25 @@ def matrix_run_prepare(run: MatrixRun) -> list[int]:
     report_of_host = dict(
         Host.objects.filter(pk__in=run.host_ids).values_list("pk", "current_report_id")
     )
-    report_ids = sorted({report_of_host[pk] for pk in run.host_ids if report_of_host.get(pk)})
+    kept = [
+        (pk, label)
+        for pk, label in zip(run.host_ids, run.host_labels, strict=True)
+        if report_of_host.get(pk)
+    ]
+    skipped = [label for pk, label in zip(run.host_ids, run.host_labels, strict=True)
+               if not report_of_host.get(pk)]  # fmt: skip
+    if not kept:
+        raise PoolError("every host of the pool was deleted (or lost its report) before the run")
+    notes = ""
+    if skipped:
+        notes = (
+            f"{len(skipped)} host(s) deleted or left without a report before the run was "
+            f"prepared, not in the matrix: {', '.join(skipped[:50])}"
+            + (" ..." if len(skipped) > 50 else "")
+        )
+        run.host_ids = [pk for pk, _ in kept]
+        run.host_labels = [label for _, label in kept]
+    report_ids = sorted({report_of_host[pk] for pk in run.host_ids})
     views = _views(report_ids)
     representatives, report_class = matrix.classes_of(views)
     class_of_report = dict(zip(report_ids, report_class.tolist(), strict=True))
@@ -95,6 +130,9 @@ def matrix_run_prepare(run: MatrixRun) -> list[int]:
     total = (classes + rows_per_tile - 1) // rows_per_tile
     now = timezone.now()
     MatrixRun.objects.filter(pk=run.pk).update(
+        host_ids=run.host_ids,
+        host_labels=run.host_labels,
+        notes=notes,
         class_reports=[first_report[c] for c in range(classes)],
         members=members.tobytes(),
         tiles_total=total,
@@ -143,6 +181,9 @@ def matrix_run_tile(run: MatrixRun, index: int) -> bool:
         levels.append(tile_levels)
         missing.append(tile_missing.astype("<u2"))
     with transaction.atomic():
+        # The run's row lock serialises the tiles of one run: each stores its tile and counts
+        # the stored ones after every earlier tile has committed, so the last one sees them all.
+        MatrixRun.objects.select_for_update().filter(pk=run.pk).first()
         MatrixTile.objects.update_or_create(
             run=run,
             index=index,
@@ -153,17 +194,36 @@ def matrix_run_tile(run: MatrixRun, index: int) -> bool:
                 "missing": np.stack(missing).tobytes(),
             },
         )
-        done = run.tiles.count()
-        MatrixRun.objects.filter(pk=run.pk).update(tiles_done=done, heartbeat=timezone.now())
-        if done == run.tiles_total:
-            MatrixRun.objects.filter(pk=run.pk, status=MatrixRun.Status.RUNNING).update(
-                status=MatrixRun.Status.SUCCEEDED, finished_at=timezone.now()
-            )
-            return True
-    return False
+        return _record_progress(run.pk)
+
+
+def _record_progress(run_pk: int) -> bool:
+    """Store the count of stored tiles and, when they are all there, mark the run succeeded;
+    True when the run is (now) complete.  Call it with the run's row locked."""
+    now = timezone.now()
+    run = MatrixRun.objects.get(pk=run_pk)
+    done = MatrixTile.objects.filter(run_id=run_pk).count()
+    MatrixRun.objects.filter(pk=run_pk).update(tiles_done=done, heartbeat=now)
+    complete = run.tiles_total > 0 and done >= run.tiles_total
+    if complete and run.status in (MatrixRun.Status.PENDING, MatrixRun.Status.RUNNING):
+        MatrixRun.objects.filter(pk=run_pk).update(
+            status=MatrixRun.Status.SUCCEEDED, finished_at=now
+        )
+    return complete
+
+
+def matrix_run_finish_if_complete(run: MatrixRun) -> bool:
+    """Mark the run succeeded if every tile is stored (under its row lock); True if it is."""
+    with transaction.atomic():
+        if MatrixRun.objects.select_for_update().filter(pk=run.pk).first() is None:
+            return False
+        return _record_progress(run.pk)
 
 
 def matrix_run_fail(run: MatrixRun, error: str) -> None:
+    """Fail a run, unless all its tiles are stored: then it is finished instead."""
+    if matrix_run_finish_if_complete(run):
+        return
     MatrixRun.objects.filter(pk=run.pk).exclude(status=MatrixRun.Status.SUCCEEDED).update(
         status=MatrixRun.Status.FAILED, error=error[:2000], finished_at=timezone.now()
     )
@@ -171,18 +231,22 @@ def matrix_run_fail(run: MatrixRun, error: str) -> None:
 
 def matrix_run_sweep(*, stale_after: datetime.timedelta = STALE_AFTER) -> dict[str, list[int]]:
     """Resume runs without progress for ``stale_after`` (their worker died); fail them after
-    ``MAX_ATTEMPTS`` resumptions.  Returns the ids resumed and failed."""
+    ``MAX_ATTEMPTS`` resumptions; finish those whose tiles are all stored.  Returns the ids
+    resumed, failed and finished."""
     from cpus.tasks import matrix_run_prepare
     from cpus.tasks import matrix_run_tile as tile_task
 
     cutoff = timezone.now() - stale_after
-    resumed, failed = [], []
+    resumed, failed, finished = [], [], []
     candidates = MatrixRun.objects.filter(
         status__in=[MatrixRun.Status.PENDING, MatrixRun.Status.RUNNING]
     )
     for run in candidates:
         last = run.heartbeat or run.created_at
         if last >= cutoff:
+            continue
+        if run.tiles_total and matrix_run_finish_if_complete(run):
+            finished.append(run.pk)  # every tile was stored: finish it, never fail it
             continue
         if run.attempts >= MAX_ATTEMPTS:
             matrix_run_fail(
@@ -199,7 +263,7 @@ def matrix_run_sweep(*, stale_after: datetime.timedelta = STALE_AFTER) -> dict[s
             for index in _missing_tiles(run):
                 tile_task.delay(run.pk, index)
         resumed.append(run.pk)
-    return {"resumed": resumed, "failed": failed}
+    return {"resumed": resumed, "failed": failed, "finished": finished}
 
 
 def run_levels(run: MatrixRun, hypervisor: str) -> tuple[np.ndarray, np.ndarray]:

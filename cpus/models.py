@@ -319,6 +319,9 @@ class MatrixRun(models.Model):
     tiles_done = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    notes = models.TextField(
+        blank=True, help_text="What the run left out, e.g. hosts deleted before it was prepared."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

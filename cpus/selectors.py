@@ -7,7 +7,7 @@ from collections import OrderedDict
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from cpus.cpuid import TABLE
 from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport
@@ -300,3 +300,26 @@ def host_views_by_ref(values: list, user=None) -> dict:
         else:
             answers[value] = _row_host_view(row)
     return answers
+
+
+def report_views_by_ids(report_ids: list[int]) -> dict:
+    """``{"report": id}`` references -> {id: HostView}, in one query (unknown ids are left out)."""
+    reports = HostReport.objects.select_related("feature_set", "host").filter(
+        pk__in=set(report_ids)
+    )
+    return {report.pk: report_host_view(report) for report in reports}
+
+
+def cpu_model_views_by_ids(cpu_model_ids: list[int]) -> dict:
+    """``{"cpu_model": id}`` references -> {id: HostView} of each model's most exact report
+    (as ``cpu_model_report``), in one query (unknown ids are left out)."""
+    reports = (
+        HostReport.objects.select_related("feature_set", "host")
+        .filter(cpu_model_id__in=set(cpu_model_ids), feature_set_id=F("cpu_model__feature_set_id"))
+        .order_by("cpu_model_id", "in_vm", "id")
+    )
+    views: dict = {}
+    for report in reports:
+        if report.cpu_model_id not in views:
+            views[report.cpu_model_id] = report_host_view(report)
+    return views

@@ -124,7 +124,10 @@ def guest_model_list(request: HttpRequest) -> HttpResponse:
     qs = filterset.qs if filterset.is_valid() else GuestCpuModel.objects.none()
     page, query = _page(request, qs)
     return render(
-        request, "cpus/guest_model_list.html", {"filter": filterset, "page": page, "query": query}
+        request,
+        "cpus/guest_model_list.html",
+        {"filter": filterset, "page": page, "query": query},
+        status=200 if filterset.is_valid() else 400,
     )
 
 

@@ -7,6 +7,7 @@ the CELERY_ prefix; the delivery policy below is the same everywhere, so it live
 import os
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kbsite.settings")
 
@@ -19,8 +20,8 @@ app.conf.update(
     accept_content=["json"],
     # A task is acknowledged after it finishes, one at a time per worker process, and given back
     # to the queue if its worker dies: a crashed worker loses no job. Tasks must be idempotent.
-    # (Redis redelivers unacknowledged tasks after its visibility timeout, one hour by default,
-    # which is longer than the hard time limit.)
+    # (Redis redelivers unacknowledged tasks after its visibility timeout,
+    # CPUKB_BROKER_VISIBILITY_TIMEOUT, five minutes by default.)
     task_acks_late=True,
     worker_prefetch_multiplier=1,
     task_reject_on_worker_lost=True,
@@ -33,3 +34,16 @@ app.conf.beat_schedule = {
     "sweep-matrix-runs": {"task": "cpus.tasks.matrix_runs_sweep", "schedule": 60.0},
 }
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _worker_statement_timeout(**_kwargs) -> None:
+    """A worker's statements may run longer than a web request's (a matrix run's preparation
+    reads a whole pool), but not without bound: CPUKB_WORKER_STATEMENT_TIMEOUT_MS replaces the
+    web value on every connection this worker (and its pool processes) opens."""
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if "statement_timeout=" in options.get("options", ""):
+        # libpq applies -c settings in order: the last statement_timeout wins.
+        options["options"] += f" -c statement_timeout={settings.CPUKB_WORKER_STATEMENT_TIMEOUT_MS}"

@@ -4,8 +4,11 @@
   connection dropped) answers ``503`` with a short message instead of a 500 traceback page, and
   a ``Retry-After`` header. Django closes the broken connection at the end of the request, so
   the next request reconnects by itself once the server is back: nothing needs restarting.
+  A statement PostgreSQL cancelled because it ran past ``CPUKB_DB_STATEMENT_TIMEOUT_MS`` is a
+  ``503`` too (code ``query_timeout``): the server is fine, this request was too costly.
 - ``not_found``: the ``handler404`` view, so a URL under ``/api/`` that matches no route (a
   non-numeric id, a typo) answers in the API's JSON error shape rather than an HTML page.
+- ``server_error``: the ``handler500`` view, JSON under ``/api/`` too.
 - ``bad_request``: the ``handler400`` view. Django refuses requests over its limits
   (``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``DATA_UPLOAD_MAX_NUMBER_FILES``,
   ``DATA_UPLOAD_MAX_NUMBER_FIELDS``) with a 400 before any view runs, and its default page
@@ -52,6 +55,16 @@ def error_response(
     return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
 
 
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request).
+QUERY_CANCELED = "57014"
+
+
+def statement_timed_out(exception: BaseException) -> bool:
+    """Whether a database error is PostgreSQL cancelling a statement (statement_timeout)."""
+    cause = exception.__cause__ or exception
+    return getattr(cause, "sqlstate", None) == QUERY_CANCELED
+
+
 class DatabaseUnavailableMiddleware:
     """Turn a lost database connection into a 503 instead of a 500.
 
@@ -67,6 +80,26 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
+        if statement_timed_out(exception):
+            logger.warning(
+                "statement timeout (%s ms) for %s %s",
+                settings.CPUKB_DB_STATEMENT_TIMEOUT_MS,
+                request.method,
+                request.path[:200],
+            )
+            response = error_response(
+                request,
+                status=503,
+                code="query_timeout",
+                message=(
+                    "This request needed more than "
+                    f"{settings.CPUKB_DB_STATEMENT_TIMEOUT_MS:,} ms of database time and was "
+                    "stopped; narrow it (fewer filters, a smaller pool) or try again later."
+                ),
+                title="Service unavailable",
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         first_line = (str(exception).strip().splitlines() or [""])[0]
         logger.warning(
             "database unavailable for %s %s: %s: %s",
@@ -126,4 +159,20 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
         code="no_such_endpoint",
         message=f"No API endpoint at {request.path}.",
         title="Not found",
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the API's JSON error shape under /api/ (nothing of the exception is shown;
+    it is logged by Django), Django's plain page elsewhere."""
+    if not wants_json(request):
+        from django.views.defaults import server_error as default_server_error
+
+        return default_server_error(request)
+    return error_response(
+        request,
+        status=500,
+        code="server_error",
+        message="The server failed to answer this request; the error has been logged.",
+        title="Server error",
     )

@@ -58,6 +58,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over CPUKB_MAX_REQUEST_BYTES: 413 from the headers alone, before anything is read.
+    "kbsite.limits.RequestSizeLimitMiddleware",
+    # NUL bytes, lone surrogates, JSON nested too deeply: 400, not 500 (kbsite/limits.py).
+    "kbsite.limits.UnstorableInputMiddleware",
     # PostgreSQL down: a 503 with a clear message instead of a 500 (the site recovers by itself).
     "kbsite.resilience.DatabaseUnavailableMiddleware",
     # whitenoise serves collected static files in production; runserver serves them in DEBUG.
@@ -97,6 +101,18 @@ DATABASES = {"default": env_database("DATABASE_URL", BASE_DIR / "var" / "cpukb.s
 # after PostgreSQL restarted, so the site recovers without a restart.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No statement may run away with a PostgreSQL backend (issue 19: one filter planned for minutes
+# and grew a backend to 5.9 GB): PostgreSQL cancels any statement after this many milliseconds
+# and the request answers 503 (kbsite/resilience.py). Celery workers use the worker value
+# instead (kbsite/celery.py): longer, still well under the task time limit. 0 turns it off.
+CPUKB_DB_STATEMENT_TIMEOUT_MS = env_int("CPUKB_DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
+CPUKB_WORKER_STATEMENT_TIMEOUT_MS = env_int("CPUKB_WORKER_STATEMENT_TIMEOUT_MS", 120_000, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Appended to libpq options a DATABASE_URL may carry (?options=...); a later -c wins.
+    _options["options"] = (
+        f"{_options.get('options', '')} -c statement_timeout={CPUKB_DB_STATEMENT_TIMEOUT_MS}"
+    ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery (the app itself is configured in kbsite/celery.py) -------------------------------
@@ -114,11 +130,16 @@ else:
     CELERY_TASK_EAGER_PROPAGATES = True
 
 # Redis gives an unacknowledged task (its worker died) to another worker after this many seconds.
+# Five minutes: a dead worker's matrix tiles are redone within minutes (the sweeper, run by beat
+# every minute, resumes a run idle for two). Every task is short and idempotent (a tile takes
+# well under a second); a task still running after this long is run a second time.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 300, minimum=1)
 }
 # Verdicts of /api/compat/check remembered per web process (cpus/api/compat.py); 0: none.
 CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)
+# Most host references one synchronous pool baseline takes (POST /api/pools/baseline, /compat/).
+CPUKB_MAX_POOL_REFS = env_int("CPUKB_MAX_POOL_REFS", 1000, minimum=2)
 # Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
 CPUKB_MATRIX_TILE_PAIRS = env_int("CPUKB_MATRIX_TILE_PAIRS", 4_000_000, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
@@ -136,6 +157,8 @@ CPUKB_MAX_UPLOAD_BYTES = env_int("CPUKB_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, mini
 # for the other fields, and keep files up to the limit in memory since they are read whole.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CPUKB_MAX_UPLOAD_BYTES + 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = CPUKB_MAX_UPLOAD_BYTES
+# Any request body above this is refused with 413 before it is read (kbsite/limits.py).
+CPUKB_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # --- Static files -----------------------------------------------------------------------------
 
@@ -191,7 +214,8 @@ REST_FRAMEWORK = {
     ],
     # Reading the knowledge base is public; changing it needs an account.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # LimitOffsetPagination with ?limit capped at 500 (kbsite/limits.py).
+    "DEFAULT_PAGINATION_CLASS": "kbsite.limits.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

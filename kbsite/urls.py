@@ -24,3 +24,4 @@ urlpatterns = [
 # API-shaped (JSON) answers for malformed requests and unknown URLs under /api/.
 handler400 = "kbsite.resilience.bad_request"
 handler404 = "kbsite.resilience.not_found"
+handler500 = "kbsite.resilience.server_error"

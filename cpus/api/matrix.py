@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -43,6 +43,7 @@ class MatrixRunSerializer(serializers.ModelSerializer):
             "classes",
             "progress",
             "error",
+            "notes",
             "created_at",
             "started_at",
             "finished_at",
@@ -64,7 +65,10 @@ class MatrixRunSerializer(serializers.ModelSerializer):
 
 class MatrixRunInput(serializers.Serializer):
     hosts = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="Host ids."
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=20_000,
+        help_text="Host ids (at most 20,000; for larger pools use a tag or all).",
     )
     tag = serializers.SlugField(required=False, help_text="Every host with this pool tag.")
     all = serializers.BooleanField(required=False, help_text="Every host of the catalog.")
@@ -206,5 +210,8 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"source": "both hosts must be in the run's pool"})
         if not run.class_reports:
             raise ValidationError({"status": "the run has not been prepared yet"})
-        verdict = matrix_runs.run_cell(run, position[source], position[destination], hypervisor)
+        try:
+            verdict = matrix_runs.run_cell(run, position[source], position[destination], hypervisor)
+        except matrix_runs.RunDataGone as error:
+            raise NotFound(str(error)) from None
         return Response(verdict.to_dict())

@@ -123,7 +123,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(worker_process, wa
     worker_process(tile_pairs=40)
     # What the periodic sweeper does for a run without progress: enqueue its missing tiles.
     resumed = matrix_runs.matrix_run_sweep(stale_after=datetime.timedelta(0))
-    assert resumed == {"resumed": [run.pk], "failed": []}
+    assert resumed == {"resumed": [run.pk], "failed": [], "finished": []}
     wait_for(lambda: MatrixRun.objects.get(pk=run.pk).status == "succeeded")
     run.refresh_from_db()
     indexes = list(MatrixTile.objects.filter(run=run).values_list("index", flat=True))
@@ -141,7 +141,7 @@ def test_sweeper_fails_runs_that_never_progress():
     run = matrix_runs.matrix_run_create(selection={"tag": "pool"})
     MatrixRun.objects.filter(pk=run.pk).update(attempts=matrix_runs.MAX_ATTEMPTS)
     result = matrix_runs.matrix_run_sweep(stale_after=datetime.timedelta(0))
-    assert result == {"resumed": [], "failed": [run.pk]}
+    assert result == {"resumed": [], "failed": [run.pk], "finished": []}
     run.refresh_from_db()
     assert run.status == "failed" and "no progress" in run.error
 

@@ -58,8 +58,18 @@ def line_of(text: str, needle: str) -> int | None:
     return None if index < 0 else text.count("\n", 0, index) + 1
 
 
+# Tags ("<") an XML report may hold: a large host's virsh capabilities has a few thousand;
+# defusedxml's pure-Python handlers cost about 10 us per element, so this bounds parsing to a
+# fraction of a second whatever the 2 MiB holds.
+MAX_XML_TAGS = 40_000
+
+
 def parse_xml(text: str):
-    """Parse XML with defusedxml: DTDs, entities and external references are refused."""
+    """Parse XML with defusedxml: DTDs, entities and external references are refused, and so is
+    a document with more than ``MAX_XML_TAGS`` tags (counted in C before parsing)."""
+    tags = text.count("<")
+    if tags > MAX_XML_TAGS:
+        raise DumpParseError(f"XML with {tags:,} tags; the limit is {MAX_XML_TAGS:,}", None)
     try:
         return SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as error:

@@ -15,8 +15,10 @@ from ..raw import RELEVANT_LEAVES, RawDump, decode_raw
 from ._common import first_bad_line
 
 _HEX8 = "([0-9a-fA-F]{8})"
+# Spaces and tabs only before the row: ``^\s+`` also crossed line breaks, so every line of a
+# run of blank lines rescanned the rest of the run (quadratic: 64 KB of newlines took 6 s).
 LINE = re.compile(
-    r"^\s+0x[0-9a-f]{8}(?: 0x[0-9a-f]{1,8})?: eax=0x[0-9a-f]{8} ebx=0x[0-9a-f]{8} "
+    r"^[ \t]+0x[0-9a-f]{8}(?: 0x[0-9a-f]{1,8})?: eax=0x[0-9a-f]{8} ebx=0x[0-9a-f]{8} "
     r"ecx=0x[0-9a-f]{8} edx=0x[0-9a-f]{8}",
     re.MULTILINE | re.IGNORECASE,
 )
