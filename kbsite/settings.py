@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Anonymous page views and every HTML form write, counted in the shared cache.
+    "kbsite.throttle.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,6 +130,25 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured(
         "CPUKB_TASK_TIME_LIMIT must be greater than CPUKB_TASK_SOFT_TIME_LIMIT"
     )
+
+# --- Shared cache (throttles, login lockout) -------------------------------------------------
+
+# One cache for every process, so a limit holds for the site and not per gunicorn worker.
+# kbsite.cache.PrefixedRedisCache clears only its own keys: the broker may share the database.
+CPUKB_CACHE_URL = env_redis_url("CPUKB_CACHE_URL") or REDIS_URL
+if CPUKB_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "kbsite.cache.PrefixedRedisCache",
+            "LOCATION": CPUKB_CACHE_URL,
+            "KEY_PREFIX": "cpukb-cache",
+            # Redis down: throttles give up in well under a second and let requests through.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    # The embedded default (one process, `make run`): the process's own memory is enough.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Uploads ----------------------------------------------------------------------------------
 
@@ -198,23 +219,73 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "kbsite.api.exception_handler",
     # ?format= is a filter of /api/reports/ (the dump format), not DRF's renderer switch.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_THROTTLE_CLASSES": ["kbsite.api.AnonWriteThrottle", "kbsite.api.UserWriteThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon_write": env_str("CPUKB_THROTTLE_ANON_WRITES", "60/hour"),
-        "user_write": env_str("CPUKB_THROTTLE_USER_WRITES", "2000/hour"),
-    },
+    # Counted in the shared cache with the client identity of kbsite/throttle.py; the rates are
+    # CPUKB_THROTTLE_RATES below (read at each request, so tests can override them).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "kbsite.api.AnonReadThrottle",
+        "kbsite.api.AnonWriteThrottle",
+        "kbsite.api.UserWriteThrottle",
+    ],
 }
 
-for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
-    if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", _rate):
+# --- Throttles (kbsite/throttle.py) ------------------------------------------------------------
+
+# Proxies in front of the site that append the client's address to X-Forwarded-For: 0 (the
+# default) trusts no header and counts REMOTE_ADDR; behind one nginx or Caddy, 1.
+CPUKB_TRUSTED_PROXIES = env_int("CPUKB_TRUSTED_PROXIES", 0)
+CPUKB_THROTTLE_RATES = {
+    # API reads and page views per anonymous address (signed-in users are not limited).
+    "anon_read": env_str("CPUKB_THROTTLE_ANON_READS", "600/min"),
+    "anon_page": env_str("CPUKB_THROTTLE_ANON_PAGES", "300/min"),
+    # Writes (API and HTML forms together) per anonymous address and per account.
+    "anon_write": env_str("CPUKB_THROTTLE_ANON_WRITES", "60/hour"),
+    "user_write": env_str("CPUKB_THROTTLE_USER_WRITES", "2000/hour"),
+    # Sign-up and login form submissions per address (the lockout counts failures apart).
+    "signup": env_str("CPUKB_THROTTLE_SIGNUPS", "10/hour"),
+    "login": env_str("CPUKB_THROTTLE_LOGINS", "30/min"),
+}
+for _scope, _rate in CPUKB_THROTTLE_RATES.items():
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", _rate):
+        _name = {"anon_page": "ANON_PAGES", "signup": "SIGNUPS", "login": "LOGINS"}.get(
+            _scope, _scope.upper() + "S"
+        )
         raise ImproperlyConfigured(
-            f"CPUKB_THROTTLE_{'ANON' if _scope == 'anon_write' else 'USER'}_WRITES must look like "
-            f"'60/hour' (number/s|m|h|d), not {_rate!r}"
+            f"CPUKB_THROTTLE_{_name} must look like '60/hour' (number/s|m|h|d), not {_rate!r}"
         )
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "profile"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- Accounts (kbsite/accounts.py, kbsite/lockout.py) -------------------------------------------
+
+# Every password login is refused while its user name or address is locked out.
+AUTHENTICATION_BACKENDS = ["kbsite.lockout.LockoutModelBackend"]
+CPUKB_LOGIN_FAILURES = env_int("CPUKB_LOGIN_FAILURES", 5, minimum=1)
+CPUKB_LOGIN_IP_FAILURES = env_int("CPUKB_LOGIN_IP_FAILURES", 20, minimum=1)
+CPUKB_LOGIN_LOCKOUT_SECONDS = env_int("CPUKB_LOGIN_LOCKOUT_SECONDS", 60, minimum=1)
+CPUKB_LOGIN_LOCKOUT_MAX_SECONDS = env_int("CPUKB_LOGIN_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("CPUKB_PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Password reset by e-mail is offered only with a mail server; without one, the reset page says
+# to ask an administrator.
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = 10
+    DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CPU Migration KB API",
