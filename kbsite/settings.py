@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer, errors included (kbsite/csp.py).
+    "kbsite.csp.ContentSecurityPolicyMiddleware",
     # PostgreSQL down: a 503 with a clear message instead of a 500 (the site recovers by itself).
     "kbsite.resilience.DatabaseUnavailableMiddleware",
     # whitenoise serves collected static files in production; runserver serves them in DEBUG.
