@@ -152,6 +152,10 @@ else:
     # The embedded default (one process, `make run`): the process's own memory is enough.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# /healthz?full=1 (components, worker names, errors) answers staff, the local machine and
+# clients sending "Authorization: Bearer <this token>"; unset: no token is accepted.
+CPUKB_HEALTH_TOKEN = env_str("CPUKB_HEALTH_TOKEN")
+
 # --- Uploads ----------------------------------------------------------------------------------
 
 CPUKB_MAX_UPLOAD_BYTES = env_int("CPUKB_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, minimum=1024)
