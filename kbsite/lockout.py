@@ -17,7 +17,6 @@ form bypasses it; the login page says when to retry (``LoginView``, 429 with ``R
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import time
 import unicodedata
@@ -31,9 +30,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
-from kbsite.throttle import client_ip
-
-logger = logging.getLogger(__name__)
+from kbsite.throttle import cache_available, cache_failed, client_ip
 
 FORGET_AFTER_SECONDS = 24 * 3600
 
@@ -63,6 +60,8 @@ def _lock_seconds(failures: int, limit: int) -> float:
 
 def seconds_locked(request, username: str) -> int:
     """How long logins for this name, or from this address, stay refused (0: not locked)."""
+    if not cache_available():
+        return 0
     now = time.time()
     remaining = 0.0
     try:
@@ -71,14 +70,14 @@ def seconds_locked(request, username: str) -> int:
             failures, last = state.get(key, 0), state.get(f"{key}:at", 0.0)
             remaining = max(remaining, last + _lock_seconds(failures, limit) - now)
     except Exception as exc:  # shared cache down: logins still work, unprotected
-        logger.warning("login lockout not checked, cache unavailable: %s", exc)
+        cache_failed("login lockout", exc)
         return 0
     return math.ceil(remaining) if remaining > 0 else 0
 
 
 def record_failure(request, username: str) -> None:
-    if seconds_locked(request, username):
-        return  # refused unchecked: not a guess
+    if seconds_locked(request, username) or not cache_available():
+        return  # refused unchecked (not a guess), or nowhere to count it
     now = time.time()
     try:
         for key, _limit in _keys(request, username):
@@ -90,7 +89,7 @@ def record_failure(request, username: str) -> None:
             cache.touch(key, FORGET_AFTER_SECONDS)
             cache.set(f"{key}:at", now, timeout=FORGET_AFTER_SECONDS)
     except Exception as exc:
-        logger.warning("login failure not counted, cache unavailable: %s", exc)
+        cache_failed("login failure count", exc)
 
 
 def record_success(username: str) -> None:
@@ -98,7 +97,7 @@ def record_success(username: str) -> None:
     try:
         cache.delete_many([key, f"{key}:at"])
     except Exception as exc:
-        logger.warning("login lockout not reset, cache unavailable: %s", exc)
+        cache_failed("login lockout reset", exc)
 
 
 def describe(seconds: int) -> str:

@@ -15,7 +15,7 @@
   login (429 page, or JSON under ``/api/``). The rates are ``CPUKB_THROTTLE_*`` settings.
 
 If the cache is unreachable (Redis down), requests are let through and a warning is logged:
-the site keeps serving, without limits, until Redis is back.
+the site keeps serving, without limits, until Redis is back (asked again every 5 s).
 """
 
 from __future__ import annotations
@@ -77,8 +77,47 @@ class Verdict:
     retry_after: int  # seconds until the next request would be allowed (0 when allowed)
 
 
+# After a cache error, this process stops asking the cache for a few seconds, so a Redis that
+# does not answer costs one timeout per process now and then, not one per request.
+CACHE_RETRY_SECONDS = 5.0
+_cache_down_until = 0.0
+
+
+def cache_available() -> bool:
+    return time.monotonic() >= _cache_down_until
+
+
+def cache_failed(what: str, exc: Exception) -> None:
+    global _cache_down_until
+    _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+    logger.warning(
+        "%s: shared cache unavailable, not applied for %ss: %s", what, CACHE_RETRY_SECONDS, exc
+    )
+
+
+def retry_after(count: int, previous: int, elapsed: float, limit: int, period: int) -> int:
+    """Seconds until one more request fits, given the counts of the current window (``count``,
+    requests let through) and the previous one, ``elapsed`` (0..1) into the current window."""
+    if count + 1 <= limit:
+        # Wait for the previous window's weight to fall enough: previous * (1 - e) <= room.
+        room = limit - count - 1
+        reached = 1.0 - room / previous if previous else elapsed
+        wait = (reached - elapsed) * period
+    else:
+        # Only the next window helps, once this one's weight in it is low enough.
+        reached_next = 1.0 - (limit - 1) / count if count else 0.0
+        wait = (1.0 - elapsed + max(reached_next, 0.0)) * period
+    return max(1, math.ceil(wait - 1e-6))  # 20.000000001 s is 20 s
+
+
 def hit(scope: str, ident: str, rate: str) -> Verdict:
-    """Count one request of ``ident`` in ``scope``; refuse it when over ``rate``."""
+    """Count one request of ``ident`` in ``scope``; refuse it when over ``rate``.
+
+    A refused request is taken back out of the count, so a client that keeps retrying too fast
+    still gets the rate, not nothing.
+    """
+    if not cache_available():
+        return Verdict(True, 0)
     limit, period = parse_rate(rate)
     now = time.time()
     window = int(now // period)
@@ -91,20 +130,14 @@ def hit(scope: str, ident: str, rate: str) -> Verdict:
             cache.add(key, 0, timeout=2 * period + 1)
             current = cache.incr(key)
         previous = cache.get(f"throttle:{scope}:{ident}:{window - 1}", 0)
+        elapsed = now / period - window  # fraction of the current window gone by
+        if current + previous * (1.0 - elapsed) <= limit:
+            return Verdict(True, 0)
+        cache.decr(key)
     except Exception as exc:  # the shared cache is down: keep serving, say so
-        logger.warning("throttle %s not applied, cache unavailable: %s", scope, exc)
+        cache_failed(f"throttle {scope}", exc)
         return Verdict(True, 0)
-    elapsed = now / period - window  # fraction of the current window gone by
-    weighted = current + previous * (1.0 - elapsed)
-    if weighted <= limit:
-        return Verdict(True, 0)
-    # The previous window's weight falls linearly; when it is 0 only `current` counts.
-    if previous and current <= limit:
-        needed = (weighted - limit) / previous  # fraction of a period to wait
-        wait = needed * period
-    else:
-        wait = (1.0 - elapsed) * period
-    return Verdict(False, max(1, math.ceil(wait)))
+    return Verdict(False, retry_after(current - 1, previous, elapsed, limit, period))
 
 
 def rate_for(scope: str) -> str:

@@ -125,7 +125,9 @@ def test_ipv6_clients_count_per_64(rf, settings):
     assert one == other == "2001:db8:1:2::/64"
 
 
-def test_throttles_let_requests_through_when_the_cache_is_down(client):
+def test_throttles_let_requests_through_when_the_cache_is_down(client, monkeypatch):
+    # Restored afterwards: the process stops asking a failed cache for a few seconds.
+    monkeypatch.setattr(throttle, "_cache_down_until", 0.0)
     unreachable = {
         "default": {
             "BACKEND": "kbsite.cache.PrefixedRedisCache",
@@ -136,6 +138,7 @@ def test_throttles_let_requests_through_when_the_cache_is_down(client):
     with override_settings(CACHES=unreachable), rates(anon_read="1/day", anon_page="1/day"):
         assert [client.get("/api/cpu-models/").status_code for _ in range(2)] == [200, 200]
         assert [client.get("/cpus/").status_code for _ in range(2)] == [200, 200]
+    assert not throttle.cache_available()  # one failure, then no more waiting on it
 
 
 def test_clearing_the_cache_keeps_other_keys_of_the_same_redis_database():
@@ -150,3 +153,22 @@ def test_clearing_the_cache_keeps_other_keys_of_the_same_redis_database():
         assert client.get("celery-like-key-h19c") == b"queued"
     finally:
         client.delete("celery-like-key-h19c")
+
+
+def test_a_client_retrying_too_fast_still_gets_the_rate(client, monkeypatch):
+    """Refused requests are not counted: once the window turns, the client is served again."""
+    clock = [1_000_000 * 60.0]  # the start of a minute
+    monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
+    with rates(anon_read="3/min"):
+        first = [client.get("/api/cpu-models/").status_code for _ in range(10)]
+        clock[0] += 60 + 60 * 0.99  # next window, 99% in: the last one weighs 3 x 0.01
+        second = [client.get("/api/cpu-models/").status_code for _ in range(10)]
+    assert first == [200] * 3 + [429] * 7
+    assert second == [200] * 2 + [429] * 8
+
+
+def test_retry_after_is_when_one_more_request_fits():
+    # 3/min, 3 let through last minute, 0 this one, at its start: wait for 1/3 of the weight.
+    assert throttle.retry_after(0, 3, 0.0, 3, 60) == 20
+    # The current window is full: the next one, and then until this one weighs <= 2 of 3.
+    assert throttle.retry_after(3, 0, 0.5, 3, 60) == 30 + 20
