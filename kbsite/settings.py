@@ -243,6 +243,8 @@ CPUKB_THROTTLE_RATES = {
     # API reads and page views per anonymous address (signed-in users are not limited).
     "anon_read": env_str("CPUKB_THROTTLE_ANON_READS", "600/min"),
     "anon_page": env_str("CPUKB_THROTTLE_ANON_PAGES", "300/min"),
+    # Pages that compute per request (compatibility, matrix heatmaps, comparisons), anonymous.
+    "anon_expensive": env_str("CPUKB_THROTTLE_ANON_EXPENSIVE", "60/min"),
     # Writes (API and HTML forms together) per anonymous address and per account.
     "anon_write": env_str("CPUKB_THROTTLE_ANON_WRITES", "60/hour"),
     "user_write": env_str("CPUKB_THROTTLE_USER_WRITES", "2000/hour"),
@@ -252,9 +254,12 @@ CPUKB_THROTTLE_RATES = {
 }
 for _scope, _rate in CPUKB_THROTTLE_RATES.items():
     if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", _rate):
-        _name = {"anon_page": "ANON_PAGES", "signup": "SIGNUPS", "login": "LOGINS"}.get(
-            _scope, _scope.upper() + "S"
-        )
+        _name = {
+            "anon_page": "ANON_PAGES",
+            "anon_expensive": "ANON_EXPENSIVE",
+            "signup": "SIGNUPS",
+            "login": "LOGINS",
+        }.get(_scope, _scope.upper() + "S")
         raise ImproperlyConfigured(
             f"CPUKB_THROTTLE_{_name} must look like '60/hour' (number/s|m|h|d), not {_rate!r}"
         )

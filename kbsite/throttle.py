@@ -11,7 +11,8 @@
   cannot all read the same old count and slip through together.
 - **Where**: ``AnonReadThrottle``, ``AnonWriteThrottle``, ``UserWriteThrottle`` for DRF (429 in
   the API's error shape, with ``Retry-After``); ``PageThrottleMiddleware`` for everything else:
-  anonymous page views, and every HTML form write (POST), with a stricter scope for sign-up and
+  anonymous page views (a stricter rate too for the pages that compute: compatibility, matrix
+  runs, comparisons), and every HTML form write (POST), with a stricter scope for sign-up and
   login (429 page, or JSON under ``/api/``). The rates are ``CPUKB_THROTTLE_*`` settings.
 
 If the cache is unreachable (Redis down), requests are let through and a warning is logged:
@@ -214,20 +215,30 @@ STRICT_POSTS = {
 }
 
 
-def page_scope(request: HttpRequest) -> tuple[str, str] | None:
-    """(scope, identity) of a non-API request, or None when it is not limited."""
+# Pages that compute per request (pool baselines, what-if, pair checks, matrix heatmaps,
+# comparisons): an anonymous address also counts against the stricter "anon_expensive" rate.
+EXPENSIVE_PAGE_PREFIXES = ("/compat/", "/cpus/compare/")
+
+
+def page_scopes(request: HttpRequest) -> list[tuple[str, str]]:
+    """The (scope, identity) counts a non-API request goes against; [] when not limited."""
     path = request.path
     if path.startswith(UNTHROTTLED_PREFIXES) or path.startswith(f"/{settings.STATIC_URL}"):
-        return None
+        return []
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
     if request.method in SAFE_METHODS:
-        return None if signed_in else ("anon_page", client_ip(request))
+        if signed_in:
+            return []
+        scopes = [("anon_page", client_ip(request))]
+        if path.startswith(EXPENSIVE_PAGE_PREFIXES):
+            scopes.append(("anon_expensive", client_ip(request)))
+        return scopes
     if path in STRICT_POSTS:
-        return STRICT_POSTS[path], client_ip(request)
+        return [(STRICT_POSTS[path], client_ip(request))]
     if signed_in:
-        return "user_write", f"user-{user.pk}"
-    return "anon_write", client_ip(request)
+        return [("user_write", f"user-{user.pk}")]
+    return [("anon_write", client_ip(request))]
 
 
 def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
@@ -256,9 +267,7 @@ class PageThrottleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limited = page_scope(request)
-        if limited is not None:
-            scope, ident = limited
+        for scope, ident in page_scopes(request):
             verdict = hit(scope, ident, rate_for(scope))
             if not verdict.allowed:
                 return too_many_requests(request, verdict.retry_after)

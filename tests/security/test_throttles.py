@@ -172,3 +172,11 @@ def test_retry_after_is_when_one_more_request_fits():
     assert throttle.retry_after(0, 3, 0.0, 3, 60) == 20
     # The current window is full: the next one, and then until this one weighs <= 2 of 3.
     assert throttle.retry_after(3, 0, 0.5, 3, 60) == 30 + 20
+
+
+def test_pages_that_compute_have_a_stricter_anonymous_rate(client):
+    with rates(anon_page="100/day", anon_expensive="2/day"):
+        compat = [client.get("/compat/", {"tag": "demo-2008"}).status_code for _ in range(3)]
+        catalog = client.get("/cpus/").status_code
+    assert compat == [200, 200, 429]
+    assert catalog == 200  # the ordinary page rate still has room
