@@ -29,10 +29,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import BaseThrottle
 
-from kbsite.resilience import error_response
+from kbsite.resilience import DatabaseUnavailableMiddleware, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -267,7 +268,12 @@ class PageThrottleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        for scope, ident in page_scopes(request):
+        try:
+            scopes = page_scopes(request)  # may load the session's user from the database
+        except (OperationalError, InterfaceError) as exc:
+            # Before the view: DatabaseUnavailableMiddleware would not see it. Same 503.
+            return DatabaseUnavailableMiddleware(self.get_response).process_exception(request, exc)
+        for scope, ident in scopes:
             verdict = hit(scope, ident, rate_for(scope))
             if not verdict.allowed:
                 return too_many_requests(request, verdict.retry_after)

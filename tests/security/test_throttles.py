@@ -180,3 +180,22 @@ def test_pages_that_compute_have_a_stricter_anonymous_rate(client):
         catalog = client.get("/cpus/").status_code
     assert compat == [200, 200, 429]
     assert catalog == 200  # the ordinary page rate still has room
+
+
+def test_a_signed_in_page_view_with_the_database_down_is_a_clean_503(
+    client, django_user_model, monkeypatch
+):
+    """The throttle asks who the user is before any view runs: a lost database is still the
+    site's 503 page, not a 500."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db.utils import OperationalError
+
+    client.force_login(django_user_model.objects.create_user("sessioned", password="x"))
+
+    def unavailable(self):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(SessionStore, "load", unavailable)
+    response = client.get("/cpus/")
+    assert response.status_code == 503
+    assert "database is unavailable" in response.content.decode()
