@@ -8,6 +8,7 @@ In production the site sits behind a reverse proxy that buffers whole requests
 line. Every value can be set from the environment; the command line still overrides this file.
 """
 
+import logging
 import os
 import socket
 import struct
@@ -58,8 +59,23 @@ errorlog = "-"
 client_timeout = _int("GUNICORN_CLIENT_TIMEOUT", 5)
 
 
+class _DroppedClientsInOneLine(logging.Filter):
+    """gunicorn logs a dropped connection as an error with a traceback; a client that stalled
+    is expected here, so say it in one line, without filling the log on a slowloris."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BlockingIOError | TimeoutError) and "Socket error" in str(record.msg):
+            record.msg = f"dropped a client that made no progress for {client_timeout} s"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def post_worker_init(worker):
     interval = struct.pack("ll", client_timeout, 0)
     for listener in worker.sockets:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+    worker.log.error_log.addFilter(_DroppedClientsInOneLine())
