@@ -21,7 +21,9 @@ RUN pip install . && rm -rf /src
 # collectstatic writes STATIC_ROOT at container start, as the unprivileged user.
 WORKDIR /app
 RUN mkdir -p /app/staticfiles && chown cpukb:cpukb /app/staticfiles
+# Threaded workers and client timeouts (GUNICORN_* variables): see the file.
+COPY gunicorn.conf.py /app/gunicorn.conf.py
 USER cpukb
 
 EXPOSE 8000
-CMD ["gunicorn", "kbsite.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "/app/gunicorn.conf.py"]

@@ -8,7 +8,8 @@ and ``seed_catalog`` on a fresh SQLite file (or on ``--database-url``; a missing
 database is created, and kept for the next run), then gunicorn (``--workers`` sync workers,
 default 2 x cores + 1) with DEBUG off, and write throttles high enough never to answer 429.
 With ``--url`` it drives a stack that is already running (its write throttle must allow the
-load: set ``CPUKB_THROTTLE_ANON_WRITES=1000000/s`` there).
+load: set ``CPUKB_THROTTLE_ANON_WRITES``, ``CPUKB_THROTTLE_ANON_READS`` and
+``CPUKB_THROTTLE_ANON_PAGES`` to ``1000000/s`` there).
 
 This process is the client: ``--clients`` concurrent asyncio clients (default 50), each sending
 one request after another over a new connection (gunicorn's sync workers close each one). After
@@ -216,6 +217,8 @@ def start_stack(args, workdir: Path) -> tuple[str, subprocess.Popen]:
         "LOG_LEVEL": "WARNING",
         "CPUKB_THROTTLE_ANON_WRITES": "100000000/s",
         "CPUKB_THROTTLE_USER_WRITES": "100000000/s",
+        "CPUKB_THROTTLE_ANON_READS": "100000000/s",
+        "CPUKB_THROTTLE_ANON_PAGES": "100000000/s",
         **(
             {"CPUKB_VERDICT_CACHE": str(args.verdict_cache)}
             if args.verdict_cache is not None

@@ -1,4 +1,4 @@
-"""API-wide conventions: one error shape for every 4xx, and throttles for writes."""
+"""API-wide conventions: one error shape for every 4xx, and throttles (kbsite/throttle.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from django.db.models import ProtectedError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from kbsite import throttle
 
 
 def _first_message(detail) -> str:
@@ -63,21 +64,10 @@ def _code(exc) -> str:
     return str(codes)
 
 
-class _WritesOnly:
-    """Reading is free; only requests that change something count against the rate."""
-
-    def allow_request(self, request, view):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return True
-        return super().allow_request(request, view)
-
-
-class AnonWriteThrottle(_WritesOnly, AnonRateThrottle):
-    scope = "anon_write"
-
-
-class UserWriteThrottle(_WritesOnly, UserRateThrottle):
-    scope = "user_write"
+# The throttles count in the shared cache (kbsite/throttle.py); named here for the settings.
+AnonReadThrottle = throttle.AnonReadThrottle
+AnonWriteThrottle = throttle.AnonWriteThrottle
+UserWriteThrottle = throttle.UserWriteThrottle
 
 
 class IsOwnerOrStaffOrReadOnly:

@@ -22,18 +22,21 @@ ERROR_DESCRIPTIONS = {
     "404": "No such object, or no host, report or CPU model of that id or name in the body.",
     "409": "The object is still referenced (a ledger record holds the host or report).",
     "415": "Unsupported request body media type.",
-    "429": "Too many writes (CPUKB_THROTTLE_*_WRITES).",
+    "429": (
+        "Too many requests: writes (CPUKB_THROTTLE_*_WRITES), or anonymous reads "
+        "(CPUKB_THROTTLE_ANON_READS); Retry-After says when to retry."
+    ),
 }
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
 
 def error_statuses(path: str, method: str, operation: dict) -> list[str]:
     """The 4xx answers an operation can give under this API's conventions."""
-    statuses = ["400", "401"]
+    statuses = ["400", "401", "429"]  # every request is throttled (reads when anonymous)
     if "{" in path or "requestBody" in operation:
         statuses.append("404")  # a missing object, or a host/report named in the body
     if method in WRITE_METHODS:
-        statuses += ["403", "415", "429"]
+        statuses += ["403", "415"]
     if method == "delete":
         statuses.append("409")
     return statuses

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "kbsite.limits.RequestSizeLimitMiddleware",
     # NUL bytes, lone surrogates, JSON nested too deeply: 400, not 500 (kbsite/limits.py).
     "kbsite.limits.UnstorableInputMiddleware",
+    # Content-Security-Policy on every answer, errors included (kbsite/csp.py).
+    "kbsite.csp.ContentSecurityPolicyMiddleware",
     # PostgreSQL down: a 503 with a clear message instead of a 500 (the site recovers by itself).
     "kbsite.resilience.DatabaseUnavailableMiddleware",
     # whitenoise serves collected static files in production; runserver serves them in DEBUG.
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Anonymous page views and every HTML form write, counted in the shared cache.
+    "kbsite.throttle.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,7 +136,7 @@ else:
 # Redis gives an unacknowledged task (its worker died) to another worker after this many seconds.
 # Five minutes: a dead worker's matrix tiles are redone within minutes (the sweeper, run by beat
 # every minute, resumes a run idle for two). Every task is short and idempotent (a tile takes
-# well under a second); a task still running after this long is run a second time.
+# well under a second) and is killed at CPUKB_TASK_TIME_LIMIT, which must be shorter.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 300, minimum=1)
 }
@@ -142,13 +146,44 @@ CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)
 CPUKB_MAX_POOL_REFS = env_int("CPUKB_MAX_POOL_REFS", 1000, minimum=2)
 # Class pairs per matrix tile (one Celery task each): smaller tiles spread a run over more workers.
 CPUKB_MATRIX_TILE_PAIRS = env_int("CPUKB_MATRIX_TILE_PAIRS", 4_000_000, minimum=1)
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
-CELERY_TASK_TIME_LIMIT = env_int("CPUKB_TASK_TIME_LIMIT", 660, minimum=1)
+# Every task is short (a tile well under a second, a pool's preparation or a catalog re-decode
+# seconds), so four minutes is ample; the hard limit stays below the visibility timeout, so a
+# task still running is never handed to a second worker.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CPUKB_TASK_SOFT_TIME_LIMIT", 240, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CPUKB_TASK_TIME_LIMIT", 270, minimum=1)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     # The soft limit raises inside the task so it can clean up; it must come before the kill.
     raise ImproperlyConfigured(
         "CPUKB_TASK_TIME_LIMIT must be greater than CPUKB_TASK_SOFT_TIME_LIMIT"
     )
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CPUKB_BROKER_VISIBILITY_TIMEOUT must be greater than CPUKB_TASK_TIME_LIMIT, or a task "
+        "still running would be given to a second worker"
+    )
+
+# --- Shared cache (throttles, login lockout) -------------------------------------------------
+
+# One cache for every process, so a limit holds for the site and not per gunicorn worker.
+# kbsite.cache.PrefixedRedisCache clears only its own keys: the broker may share the database.
+CPUKB_CACHE_URL = env_redis_url("CPUKB_CACHE_URL") or REDIS_URL
+if CPUKB_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "kbsite.cache.PrefixedRedisCache",
+            "LOCATION": CPUKB_CACHE_URL,
+            "KEY_PREFIX": "cpukb-cache",
+            # Redis down: throttles give up in well under a second and let requests through.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    # The embedded default (one process, `make run`): the process's own memory is enough.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# /healthz?full=1 (components, worker names, errors) answers staff, the local machine and
+# clients sending "Authorization: Bearer <this token>"; unset: no token is accepted.
+CPUKB_HEALTH_TOKEN = env_str("CPUKB_HEALTH_TOKEN")
 
 # --- Uploads ----------------------------------------------------------------------------------
 
@@ -222,23 +257,78 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "kbsite.api.exception_handler",
     # ?format= is a filter of /api/reports/ (the dump format), not DRF's renderer switch.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_THROTTLE_CLASSES": ["kbsite.api.AnonWriteThrottle", "kbsite.api.UserWriteThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon_write": env_str("CPUKB_THROTTLE_ANON_WRITES", "60/hour"),
-        "user_write": env_str("CPUKB_THROTTLE_USER_WRITES", "2000/hour"),
-    },
+    # Counted in the shared cache with the client identity of kbsite/throttle.py; the rates are
+    # CPUKB_THROTTLE_RATES below (read at each request, so tests can override them).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "kbsite.api.AnonReadThrottle",
+        "kbsite.api.AnonWriteThrottle",
+        "kbsite.api.UserWriteThrottle",
+    ],
 }
 
-for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
-    if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", _rate):
+# --- Throttles (kbsite/throttle.py) ------------------------------------------------------------
+
+# Proxies in front of the site that append the client's address to X-Forwarded-For: 0 (the
+# default) trusts no header and counts REMOTE_ADDR; behind one nginx or Caddy, 1.
+CPUKB_TRUSTED_PROXIES = env_int("CPUKB_TRUSTED_PROXIES", 0)
+CPUKB_THROTTLE_RATES = {
+    # API reads and page views per anonymous address (signed-in users are not limited).
+    "anon_read": env_str("CPUKB_THROTTLE_ANON_READS", "600/min"),
+    "anon_page": env_str("CPUKB_THROTTLE_ANON_PAGES", "300/min"),
+    # Pages that compute per request (compatibility, matrix heatmaps, comparisons), anonymous.
+    "anon_expensive": env_str("CPUKB_THROTTLE_ANON_EXPENSIVE", "60/min"),
+    # Writes (API and HTML forms together) per anonymous address and per account.
+    "anon_write": env_str("CPUKB_THROTTLE_ANON_WRITES", "60/hour"),
+    "user_write": env_str("CPUKB_THROTTLE_USER_WRITES", "2000/hour"),
+    # Sign-up and login form submissions per address (the lockout counts failures apart).
+    "signup": env_str("CPUKB_THROTTLE_SIGNUPS", "10/hour"),
+    "login": env_str("CPUKB_THROTTLE_LOGINS", "30/min"),
+}
+for _scope, _rate in CPUKB_THROTTLE_RATES.items():
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", _rate):
+        _name = {
+            "anon_page": "ANON_PAGES",
+            "anon_expensive": "ANON_EXPENSIVE",
+            "signup": "SIGNUPS",
+            "login": "LOGINS",
+        }.get(_scope, _scope.upper() + "S")
         raise ImproperlyConfigured(
-            f"CPUKB_THROTTLE_{'ANON' if _scope == 'anon_write' else 'USER'}_WRITES must look like "
-            f"'60/hour' (number/s|m|h|d), not {_rate!r}"
+            f"CPUKB_THROTTLE_{_name} must look like '60/hour' (number/s|m|h|d), not {_rate!r}"
         )
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "profile"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- Accounts (kbsite/accounts.py, kbsite/lockout.py) -------------------------------------------
+
+# Every password login is refused while its user name or address is locked out.
+AUTHENTICATION_BACKENDS = ["kbsite.lockout.LockoutModelBackend"]
+CPUKB_LOGIN_FAILURES = env_int("CPUKB_LOGIN_FAILURES", 5, minimum=1)
+CPUKB_LOGIN_IP_FAILURES = env_int("CPUKB_LOGIN_IP_FAILURES", 20, minimum=1)
+CPUKB_LOGIN_LOCKOUT_SECONDS = env_int("CPUKB_LOGIN_LOCKOUT_SECONDS", 60, minimum=1)
+CPUKB_LOGIN_LOCKOUT_MAX_SECONDS = env_int("CPUKB_LOGIN_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("CPUKB_PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Password reset by e-mail is offered only with a mail server; without one, the reset page says
+# to ask an administrator.
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = 10
+    DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CPU Migration KB API",

@@ -1,18 +1,43 @@
 """Site-level views: the home page and /healthz."""
 
+import ipaddress
 from pathlib import Path
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from kbsite import health
+from kbsite.throttle import client_ip
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "kbsite/home.html")
+
+
+def may_see_health_details(request: HttpRequest) -> bool:
+    """The detailed health check names components, workers and errors: not for everyone.
+
+    Allowed with ``Authorization: Bearer <CPUKB_HEALTH_TOKEN>`` (when that setting is set), for
+    staff, and from the machine itself (a loopback client address, under the trusted-proxy
+    rule of kbsite/throttle.py, so a forged X-Forwarded-For does not count).
+    """
+    token = settings.CPUKB_HEALTH_TOKEN
+    if token:
+        scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and constant_time_compare(supplied.strip(), token):
+            return True
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    try:
+        return ipaddress.ip_address(client_ip(request)).is_loopback
+    except ValueError:
+        return False
 
 
 @never_cache
@@ -21,9 +46,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 when healthy, 503 otherwise; `?full=1` adds the Celery broker and workers.
 
     A plain function view (no DRF, no session, no auth) so the default check is a single
-    `SELECT 1` and load balancers can poll it cheaply.
+    `SELECT 1` and load balancers can poll it cheaply. The detailed form answers only to
+    ``may_see_health_details``; others get 403 (the plain form stays public).
     """
     if request.GET.get("full") not in {None, "", "0"}:
+        if not may_see_health_details(request):
+            message = (
+                "The detailed health check is for staff, the local machine, or a client with "
+                "the health token (Authorization: Bearer ...); /healthz is public."
+            )
+            return JsonResponse(
+                {"error": message, "code": "permission_denied", "detail": message}, status=403
+            )
         components = health.check_all()
         healthy = all(component["status"] == "ok" for component in components.values())
         body = {"status": "ok" if healthy else "error", "components": components}

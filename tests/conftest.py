@@ -78,3 +78,18 @@ def spawn_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+
+
+def pytest_runtest_setup(item):
+    """Each test starts with no throttle or login-lockout counts left by earlier ones.
+
+    A hook rather than an autouse fixture (see above). With REDIS_URL the cache is shared and
+    clears only its own keys (kbsite/cache.py), never the Celery queue in the same database.
+    """
+    import contextlib
+
+    from django.core.cache import cache
+
+    # Redis down (the fault tests): nothing is counted there either.
+    with contextlib.suppress(Exception):
+        cache.clear()

@@ -88,10 +88,19 @@ def context(browser, live_server):
 
 @pytest.fixture
 def page(context):
-    """A page whose JavaScript errors fail the test."""
+    """A page whose JavaScript errors, and anything the CSP blocks, fail the test."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Whatever the Content-Security-Policy blocks is reported as a console error.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     assert not errors, f"JavaScript errors in the page: {errors}"
 

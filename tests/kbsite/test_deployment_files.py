@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,12 +25,13 @@ def healthcheck_text(service: dict) -> str:
     return test if isinstance(test, str) else " ".join(test)
 
 
-def test_compose_defines_the_four_services(services):
-    assert set(services) == {"db", "redis", "web", "worker"}
+def test_compose_defines_the_five_services(services):
+    assert set(services) == {"db", "redis", "web", "worker", "beat"}
     assert services["db"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
     assert services["web"]["build"] == "."
     assert services["worker"]["build"] == "."
+    assert services["beat"]["build"] == "."
 
 
 def test_every_service_has_a_health_check(services):
@@ -39,6 +41,7 @@ def test_every_service_has_a_health_check(services):
     worker_check = healthcheck_text(services["worker"])
     assert "celery -A kbsite inspect ping" in worker_check
     assert "$${HOSTNAME}" in worker_check or "$$HOSTNAME" in worker_check
+    assert "celerybeat.pid" in healthcheck_text(services["beat"])
 
 
 def test_database_keeps_its_data_in_a_named_volume(services):
@@ -47,7 +50,7 @@ def test_database_keeps_its_data_in_a_named_volume(services):
     assert not volume.startswith((".", "/"))
 
 
-@pytest.mark.parametrize("name", ["web", "worker"])
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
 def test_app_services_wait_for_healthy_db_and_redis(services, name):
     depends_on = services[name]["depends_on"]
     assert depends_on == {
@@ -64,12 +67,65 @@ def test_web_migrates_collects_static_then_runs_gunicorn(services):
     command = command_text(services["web"])
     migrate = command.index("migrate")
     collectstatic = command.index("collectstatic")
-    gunicorn = command.index("gunicorn kbsite.wsgi")
+    gunicorn = command.index("gunicorn -c /app/gunicorn.conf.py")
     assert migrate < collectstatic < gunicorn
 
 
-def test_worker_runs_celery(services):
+def test_worker_runs_celery_and_one_beat_runs_the_schedule(services):
     assert command_text(services["worker"]).startswith("celery -A kbsite worker")
+    # The schedule runs once, in its own service, so workers can be scaled.
+    assert "--beat" not in command_text(services["worker"])
+    beat = command_text(services["beat"])
+    assert beat.startswith("celery -A kbsite beat")
+    assert "--schedule /tmp/" in beat  # /app is not writable by the app user
+    assert "--pidfile /tmp/celerybeat.pid" in beat
+    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+def test_a_dead_worker_s_task_is_redelivered_within_minutes(services, name):
+    """The broker's visibility timeout: minutes, yet longer than the hard task time limit."""
+    raw = services[name]["environment"]["CPUKB_BROKER_VISIBILITY_TIMEOUT"]
+    default = int(raw.split(":-")[1].rstrip("}")) if raw.startswith("${") else int(raw)
+    assert settings.CELERY_TASK_TIME_LIMIT < default <= 300
+
+
+def load_gunicorn_conf() -> dict:
+    namespace: dict = {"__file__": str(REPO_ROOT / "gunicorn.conf.py")}
+    exec(
+        compile((REPO_ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace
+    )
+    return namespace
+
+
+def test_gunicorn_conf_uses_threaded_workers_with_timeouts(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("GUNICORN_"):
+            monkeypatch.delenv(name)
+    conf = load_gunicorn_conf()
+    assert conf["wsgi_app"] == "kbsite.wsgi:application"
+    assert conf["worker_class"] == "gthread"
+    assert conf["workers"] >= 2 and conf["threads"] >= 2
+    assert 0 < conf["client_timeout"] < conf["timeout"] <= 60
+    assert 0 < conf["keepalive"] <= 10
+    assert conf["graceful_timeout"] > 0
+    assert callable(conf["post_worker_init"])
+
+
+def test_gunicorn_conf_reads_the_environment_and_refuses_bad_values(monkeypatch):
+    monkeypatch.setenv("GUNICORN_WORKERS", "5")
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    conf = load_gunicorn_conf()
+    assert (conf["workers"], conf["threads"]) == (5, 8)
+    monkeypatch.setenv("GUNICORN_THREADS", "many")
+    with pytest.raises(SystemExit, match="GUNICORN_THREADS"):
+        load_gunicorn_conf()
+
+
+def test_the_image_starts_gunicorn_with_the_repository_config():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert "COPY gunicorn.conf.py /app/gunicorn.conf.py" in dockerfile
+    assert 'CMD ["gunicorn", "-c", "/app/gunicorn.conf.py"]' in dockerfile
 
 
 def test_dockerfile_installs_the_project_and_runs_as_non_root():

@@ -34,6 +34,12 @@ PRODUCTION_ENV = {
         ("CSRF_TRUSTED_ORIGINS", "kb.example.com"),
         ("CPUKB_MAX_UPLOAD_BYTES", "2MB"),
         ("CPUKB_TASK_TIME_LIMIT", "10"),
+        ("CPUKB_BROKER_VISIBILITY_TIMEOUT", "200"),
+        ("CPUKB_THROTTLE_ANON_READS", "lots"),
+        ("CPUKB_THROTTLE_LOGINS", "0/min"),
+        ("CPUKB_TRUSTED_PROXIES", "-1"),
+        ("CPUKB_CACHE_URL", "memcached://cache.example.com:11211"),
+        ("CPUKB_LOGIN_FAILURES", "0"),
     ],
 )
 def test_bad_value_stops_start_naming_the_variable(run_python, variable, value):

@@ -10,11 +10,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Production as README.md and .env.example describe it: HTTPS behind a proxy, HSTS for a year.
+# Production as README.md, docs/deploy.md and .env.example describe it: PostgreSQL and Redis,
+# HTTPS behind one reverse proxy that sets X-Forwarded-For and X-Forwarded-Proto, HSTS for a year.
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "kb-" + "9f3c2a7e5b1d4c6f8a0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e",
-    "ALLOWED_HOSTS": "kb.example.org",
+    "ALLOWED_HOSTS": "kb.example.org,127.0.0.1",
+    "CSRF_TRUSTED_ORIGINS": "https://kb.example.org",
+    "DATABASE_URL": "postgres://postgres:secret@db:5432/cpukb",
+    "REDIS_URL": "redis://redis:6379/0",
+    "CPUKB_TRUSTED_PROXIES": "1",
+    "CPUKB_HEALTH_TOKEN": "health-" + "5d1c9e7a3b2f4e6d8c0a1b3d5f7e9a2c4b6d8f0e",
+    "TRUST_X_FORWARDED_PROTO": "1",
     "SECURE_SSL_REDIRECT": "1",
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
@@ -64,3 +71,42 @@ def test_check_deploy_reports_nothing_beyond_the_known_gaps():
 
 def test_resilience_is_wired_in(resilience_gaps):
     assert not resilience_gaps
+
+
+@pytest.mark.subprocess
+def test_production_settings_carry_the_shared_cache_csp_throttles_and_account_rules():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "CPUKB_"))}
+    snippet = (
+        "import django, json; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps({'cache': s.CACHES['default'], 'middleware': s.MIDDLEWARE,"
+        " 'validators': [v['NAME'].rsplit('.', 1)[1] for v in s.AUTH_PASSWORD_VALIDATORS],"
+        " 'backends': s.AUTHENTICATION_BACKENDS, 'proxies': s.CPUKB_TRUSTED_PROXIES,"
+        " 'reset': bool(s.EMAIL_HOST)}))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", snippet],
+        cwd=ROOT,
+        env={**env, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    loaded = __import__("json").loads(completed.stdout.strip().splitlines()[-1])
+    assert loaded["cache"]["BACKEND"] == "kbsite.cache.PrefixedRedisCache"
+    assert loaded["cache"]["LOCATION"] == PRODUCTION["REDIS_URL"]
+    assert "kbsite.csp.ContentSecurityPolicyMiddleware" in loaded["middleware"]
+    middleware = loaded["middleware"]
+    assert middleware.index("kbsite.throttle.PageThrottleMiddleware") > middleware.index(
+        "django.contrib.auth.middleware.AuthenticationMiddleware"
+    )
+    assert loaded["validators"] == [
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    ]
+    assert loaded["backends"] == ["kbsite.lockout.LockoutModelBackend"]
+    assert loaded["proxies"] == 1
+    assert loaded["reset"] is False  # no mail server configured: no reset by e-mail

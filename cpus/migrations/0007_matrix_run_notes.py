@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cpus', '0005_host_name_index'),
+        ('cpus', '0006_host_report_host_facts_proxmox_source'),
     ]
 
     operations = [
