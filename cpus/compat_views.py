@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from cpus import matrix_runs, selectors
 from cpus.cpuid import baseline, compat, export
 from cpus.models import Host, MatrixRun, PoolTag
+from kbsite.writes import account_required_for_writes
 
 HEATMAP_MAX_HOSTS = 80
 EXPORT_LABELS = [
@@ -132,6 +133,9 @@ def pair(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@account_required_for_writes(
+    "Sign in to run a migration matrix: nothing was started.", next_url="cpus:compat-pool"
+)
 def run_create(request: HttpRequest) -> HttpResponse:
     tag = request.POST.get("tag", "")
     selection = (

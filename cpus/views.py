@@ -17,6 +17,7 @@ from cpus.filtersets import (
 )
 from cpus.forms import ReportUploadForm
 from cpus.models import CpuModel, Feature, GuestCpuModel, GuestSource, HostReport
+from kbsite.writes import account_required_for_writes
 from migrations_log import selectors as ledger
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
@@ -159,6 +160,7 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "cpus/host_detail.html", context)
 
 
+@account_required_for_writes("Sign in to upload a host report: nothing was stored.")
 def report_upload(request: HttpRequest) -> HttpResponse:
     form = ReportUploadForm(request.POST or None, request.FILES or None)
     error = None

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus.cpuid import DumpParseError
 from cpus.services import HostRefError
+from kbsite.writes import account_required_for_writes
 from migrations_log import charts, selectors, services
 from migrations_log.filtersets import MigrationRecordFilterSet
 from migrations_log.forms import GUEST_CPU_HINTS, RecordForm
@@ -42,6 +43,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@account_required_for_writes("Sign in to record a migration: nothing was stored.")
 def record_create(request: HttpRequest) -> HttpResponse:
     form = RecordForm(request.POST or None)
     preview = error = None

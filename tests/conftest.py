@@ -78,3 +78,11 @@ def spawn_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def member_client(db, client, django_user_model):
+    """The Django test client signed in as an ordinary account ("member"): every HTML form that
+    stores something takes an account (kbsite/writes.py)."""
+    client.force_login(django_user_model.objects.create_user("member", password="pw-member-123"))
+    return client

@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from cpus import matrix_runs
@@ -119,7 +119,8 @@ def _int_param(request, name: str, default: int | None = None) -> int:
 class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = MatrixRun.objects.all()
     serializer_class = MatrixRunSerializer
-    permission_classes = [AllowAny]
+    # Starting a run stores it and spends worker time: a write, so it takes an account.
+    permission_classes = [IsAuthenticatedOrReadOnly]
 
     def get_serializer_class(self):
         return MatrixRunInput if self.action == "create" else MatrixRunSerializer
