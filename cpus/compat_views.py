@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from cpus import matrix_runs, selectors
+from cpus import matrix_runs, selectors, services
+from cpus.audit import audit_trail
 from cpus.cpuid import baseline, compat, export
 from cpus.models import Host, MatrixRun, PoolTag
 from kbsite.writes import account_required_for_writes
@@ -27,13 +28,25 @@ def _ids(request: HttpRequest, name: str) -> list[int]:
     return [int(v) for v in request.GET.getlist(name) if v.isdigit()]
 
 
-def _pool_hosts(request: HttpRequest) -> tuple[list[Host], str]:
+def _pool_hosts(request: HttpRequest) -> tuple[list[Host], str, PoolTag | None]:
+    """The chosen pool: by tag (the user's own tag of that name, else the curated one) or by
+    host ids."""
     hosts = selectors.host_list().exclude(current_report=None)
     tag = request.GET.get("tag", "")
     if tag:
-        return list(hosts.filter(tags__name=tag)), tag
+        pool_tag = services.pool_tag_resolve(tag, request.user)
+        return (list(hosts.filter(tags=pool_tag)) if pool_tag else []), tag, pool_tag
     chosen = _ids(request, "hosts")
-    return (list(hosts.filter(pk__in=chosen)) if chosen else []), ""
+    return (list(hosts.filter(pk__in=chosen)) if chosen else []), "", None
+
+
+def _tag_choices(user) -> list[PoolTag]:
+    """One entry per tag name: the user's own tag, else the curated one (as a name resolves)."""
+    chosen: dict[str, PoolTag] = {}
+    for tag in services.pool_tags_visible(user):
+        if tag.name not in chosen or not tag.is_curated:
+            chosen[tag.name] = tag
+    return list(chosen.values())
 
 
 def _baseline_of(hosts: list[Host]):
@@ -42,14 +55,16 @@ def _baseline_of(hosts: list[Host]):
 
 
 def pool(request: HttpRequest) -> HttpResponse:
-    hosts, tag = _pool_hosts(request)
+    hosts, tag, pool_tag = _pool_hosts(request)
     pool_baseline = _baseline_of(hosts)
     context = {
         "all_hosts": selectors.host_list().exclude(current_report=None),
-        "tags": PoolTag.objects.all(),
+        "tags": _tag_choices(request.user),
         "hosts": hosts,
         "chosen": {host.pk for host in hosts},
         "tag": tag,
+        "pool_tag": pool_tag,
+        "audit_events": audit_trail(pool_tag) if pool_tag else [],
         "hypervisors": compat.HYPERVISORS,
         "guest_cpu": request.GET.get("guest_cpu", "baseline"),
     }
@@ -144,7 +159,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
     )
     try:
-        run = matrix_runs.matrix_run_create(
+        run = matrix_run_for_user(
             selection=selection,
             guest_cpu=request.POST.get("guest_cpu", "host-passthrough"),
             user=request.user,
@@ -153,6 +168,26 @@ def run_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("cpus:compat-pool")
     return redirect("cpus:compat-run", pk=run.pk)
+
+
+def matrix_run_for_user(*, selection: dict, guest_cpu: str, user) -> MatrixRun:
+    """Start a matrix run; a pool tag means the user's own tag of that name, else the curated
+    one (never another user's), and the run's selection says which one was used:
+    ``{"tag": name, "tag_owner": username, "hosts": [ids]}``."""
+    if "tag" not in selection:
+        return matrix_runs.matrix_run_create(selection=selection, guest_cpu=guest_cpu, user=user)
+    pool_tag = services.pool_tag_resolve(selection["tag"], user)
+    if pool_tag is None:
+        raise matrix_runs.PoolError(f"no pool tag {selection['tag']!r} of yours or of the catalog")
+    ids = list(
+        Host.objects.filter(tags=pool_tag).exclude(current_report=None).values_list("pk", flat=True)
+    )
+    if not ids:
+        raise matrix_runs.PoolError("the pool has no host with a report")
+    run = matrix_runs.matrix_run_create(selection={"hosts": ids}, guest_cpu=guest_cpu, user=user)
+    run.selection = {"tag": pool_tag.name, "tag_owner": pool_tag.owner.username, "hosts": ids}
+    MatrixRun.objects.filter(pk=run.pk).update(selection=run.selection)
+    return run
 
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from cpus.audit import audit_trail
 from cpus.cpuid import DumpParseError
 from cpus.services import HostRefError
 from kbsite.writes import account_required_for_writes
@@ -39,6 +40,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "current": current,
             "changed": current["verdict"] != record.predicted_verdict,
             "colors": Verdict.colors(),
+            "audit_events": audit_trail(record),
         },
     )
 

@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from cpus import matrix_runs
+from cpus.compat_views import matrix_run_for_user
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
 
@@ -66,7 +67,11 @@ class MatrixRunInput(serializers.Serializer):
     hosts = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="Host ids."
     )
-    tag = serializers.SlugField(required=False, help_text="Every host with this pool tag.")
+    tag = serializers.SlugField(
+        required=False,
+        help_text="Every host with this pool tag: your own tag of that name, else the curated "
+        "one of the catalog; the run's selection names the tag's owner (`tag_owner`).",
+    )
     all = serializers.BooleanField(required=False, help_text="Every host of the catalog.")
     guest_cpu = serializers.CharField(default="host-passthrough", max_length=200)
 
@@ -131,7 +136,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         fields = data.validated_data
         selection = {key: fields[key] for key in ("hosts", "tag", "all") if fields.get(key)}
         try:
-            run = matrix_runs.matrix_run_create(
+            run = matrix_run_for_user(
                 selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
             )
         except compat.GuestCpuError as error:
