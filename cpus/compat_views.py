@@ -159,7 +159,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
     )
     try:
-        run = matrix_run_for_user(
+        run = services.matrix_run_start(
             selection=selection,
             guest_cpu=request.POST.get("guest_cpu", "host-passthrough"),
             user=request.user,
@@ -168,26 +168,6 @@ def run_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("cpus:compat-pool")
     return redirect("cpus:compat-run", pk=run.pk)
-
-
-def matrix_run_for_user(*, selection: dict, guest_cpu: str, user) -> MatrixRun:
-    """Start a matrix run; a pool tag means the user's own tag of that name, else the curated
-    one (never another user's), and the run's selection says which one was used:
-    ``{"tag": name, "tag_owner": username, "hosts": [ids]}``."""
-    if "tag" not in selection:
-        return matrix_runs.matrix_run_create(selection=selection, guest_cpu=guest_cpu, user=user)
-    pool_tag = services.pool_tag_resolve(selection["tag"], user)
-    if pool_tag is None:
-        raise matrix_runs.PoolError(f"no pool tag {selection['tag']!r} of yours or of the catalog")
-    ids = list(
-        Host.objects.filter(tags=pool_tag).exclude(current_report=None).values_list("pk", flat=True)
-    )
-    if not ids:
-        raise matrix_runs.PoolError("the pool has no host with a report")
-    run = matrix_runs.matrix_run_create(selection={"hosts": ids}, guest_cpu=guest_cpu, user=user)
-    run.selection = {"tag": pool_tag.name, "tag_owner": pool_tag.owner.username, "hosts": ids}
-    MatrixRun.objects.filter(pk=run.pk).update(selection=run.selection)
-    return run
 
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -198,7 +198,7 @@ class PoolTag(models.Model):
         indexes = [models.Index(fields=["name"], name="pool_tag_name_idx")]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.name} ({self.owner.username})"
 
     @property
     def is_curated(self) -> bool:

@@ -7,10 +7,10 @@ from collections import OrderedDict
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from cpus.cpuid import TABLE
-from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport
+from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport, PoolTag
 
 
 def feature_names(feature_set: FeatureSet, vocabulary: str = "linux") -> list[str]:
@@ -64,7 +64,7 @@ def report_list() -> QuerySet[HostReport]:
 def host_list() -> QuerySet[Host]:
     return Host.objects.select_related(
         "owner", "current_report__cpu_model", "current_report__feature_set"
-    ).prefetch_related("tags")
+    ).prefetch_related(Prefetch("tags", queryset=PoolTag.objects.select_related("owner")))
 
 
 def report_shared_with(report: HostReport) -> list[Host]:

@@ -15,8 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from cpus import matrix_runs
-from cpus.compat_views import matrix_run_for_user
+from cpus import matrix_runs, services
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
 
@@ -136,7 +135,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         fields = data.validated_data
         selection = {key: fields[key] for key in ("hosts", "tag", "all") if fields.get(key)}
         try:
-            run = matrix_run_for_user(
+            run = services.matrix_run_start(
                 selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
             )
         except compat.GuestCpuError as error:

@@ -405,7 +405,10 @@ def test_check_validation_errors_are_clear(run_cli, kb, tmp_path):
     bad_dump = run_cli("check", str(not_a_dump), "barcelona-2344", env=kb.env())
 
     assert unknown.returncode == 3
-    assert "not found: no host 'no-such-host' (field source)" in unknown.stderr
+    assert (
+        "not found: no host 'no-such-host' of yours or of the catalog "
+        "(name another user's host by its id) (field source)"
+    ) in unknown.stderr
     assert bad_guest.returncode == 3
     assert "unknown guest CPU model 'Bogus'" in bad_guest.stderr
     assert "(field guest_cpu)" in bad_guest.stderr
@@ -560,7 +563,10 @@ def test_baseline_of_an_unknown_host_is_not_found(run_cli, kb):
     done = run_cli("baseline", "barcelona-2344", "nowhere", env=kb.env())
 
     assert done.returncode == 3
-    assert "not found: no host 'nowhere' (field hosts[1])" in done.stderr
+    assert (
+        "not found: no host 'nowhere' of yours or of the catalog "
+        "(name another user's host by its id) (field hosts[1])"
+    ) in done.stderr
 
 
 # --- record ----------------------------------------------------------------------------------

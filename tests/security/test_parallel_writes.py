@@ -26,7 +26,10 @@ from cpus import services
 from cpus.models import CpuModel, FeatureSet, Host, HostReport, PoolTag
 from migrations_log.models import MigrationRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Serialized rollback, like the other live-server tests: the flush after each test then leaves
+# the migration-loaded rows (features, the catalog account) to be restored, instead of
+# re-creating content types that the next serialized test would insert again.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 BASES = ("libcpuidraw_XeonE5420_Harpertown.txt", "libcpuidraw_EPYC7551P_Naples.txt")
