@@ -202,3 +202,15 @@ def test_the_data_migration_gives_ownerless_rows_to_the_catalog(db, users):
     assert [t.owner.username for t in seeded.tags.all()] == ["catalog"]
     assert [t.owner.username for t in alices.tags.all()] == ["alice"]
     assert MatrixRun.objects.count() == 0
+
+
+def test_staff_curate_tags_of_catalog_hosts_users_cannot(some_hosts, users):
+    curated = Host.objects.get(name="opteron-2350-barcelona")
+    body = {"tags": ["seed", "demo-2008", "rack-b"]}
+    refused = client_for(users["alice"]).patch(f"/api/hosts/{curated.pk}/", body, format="json")
+    assert refused.status_code == 403
+    done = client_for(users["staff"]).patch(f"/api/hosts/{curated.pk}/", body, format="json")
+    assert done.status_code == 200
+    owners = {tag.name: tag.owner.username for tag in curated.tags.all()}
+    assert owners == {"seed": "catalog", "demo-2008": "catalog", "rack-b": "catalog"}
+    assert PoolTag.objects.filter(name="rack-b").count() == 1
