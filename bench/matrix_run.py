@@ -33,7 +33,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from cpus import matrix_runs  # noqa: E402
+from cpus import matrix_runs, services  # noqa: E402
 from cpus.cpuid import compat  # noqa: E402
 from cpus.models import Host, HostReport, MatrixRun, PoolTag  # noqa: E402
 
@@ -47,14 +47,19 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     if not HostReport.objects.exists():
         call_command("seed_catalog", verbosity=0, stdout=io.StringIO())
-    tag, _ = PoolTag.objects.get_or_create(name=f"bench-{args.hosts}")
+    catalog = services.catalog_owner()
+    tag, _ = PoolTag.objects.get_or_create(name=f"bench-{args.hosts}", owner=catalog)
     existing = Host.objects.filter(tags=tag).count()
     if existing < args.hosts:
         reports = list(HostReport.objects.values_list("pk", flat=True))
         start = time.perf_counter()
         hosts = Host.objects.bulk_create(
             [
-                Host(name=f"bench-{args.hosts}-{i}", current_report_id=reports[i % len(reports)])
+                Host(
+                    name=f"bench-{args.hosts}-{i}",
+                    owner=catalog,
+                    current_report_id=reports[i % len(reports)],
+                )
                 for i in range(existing, args.hosts)
             ],
             batch_size=5000,

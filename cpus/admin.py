@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from cpus.models import (
+    AuditEvent,
     CpuModel,
     Feature,
     FeatureSet,
@@ -82,7 +83,30 @@ class HostAdmin(admin.ModelAdmin):
 
 @admin.register(PoolTag)
 class PoolTagAdmin(admin.ModelAdmin):
-    search_fields = ["name"]
+    """Staff curate here: a tag owned by ``catalog`` is a curated public one."""
+
+    list_display = ["name", "owner"]
+    list_filter = ["owner"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: it is written by the services, never edited."""
+
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "summary"]
+    list_filter = ["object_type", "action"]
+    search_fields = ["actor_name", "summary"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(GuestCpuModel)

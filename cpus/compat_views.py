@@ -9,10 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from cpus import matrix_runs, selectors
+from cpus import matrix_runs, selectors, services
+from cpus.audit import audit_trail
 from cpus.cpuid import baseline, compat, export
 from cpus.models import Host, MatrixRun, PoolTag
 from kbsite.resilience import error_response
+from kbsite.writes import account_required_for_writes
 
 HEATMAP_MAX_HOSTS = 80
 # Rows and columns of the heatmap shown at once (the page links to the neighbouring windows).
@@ -30,13 +32,25 @@ def _ids(request: HttpRequest, name: str) -> list[int]:
     return [int(v) for v in request.GET.getlist(name) if v.isdigit()]
 
 
-def _pool_hosts(request: HttpRequest) -> tuple[list[Host], str]:
+def _pool_hosts(request: HttpRequest) -> tuple[list[Host], str, PoolTag | None]:
+    """The chosen pool: by tag (the user's own tag of that name, else the curated one) or by
+    host ids."""
     hosts = selectors.host_list().exclude(current_report=None)
     tag = request.GET.get("tag", "")
     if tag:
-        return list(hosts.filter(tags__name=tag)), tag
+        pool_tag = services.pool_tag_resolve(tag, request.user)
+        return (list(hosts.filter(tags=pool_tag)) if pool_tag else []), tag, pool_tag
     chosen = _ids(request, "hosts")
-    return (list(hosts.filter(pk__in=chosen)) if chosen else []), ""
+    return (list(hosts.filter(pk__in=chosen)) if chosen else []), "", None
+
+
+def _tag_choices(user) -> list[PoolTag]:
+    """One entry per tag name: the user's own tag, else the curated one (as a name resolves)."""
+    chosen: dict[str, PoolTag] = {}
+    for tag in services.pool_tags_visible(user):
+        if tag.name not in chosen or not tag.is_curated:
+            chosen[tag.name] = tag
+    return list(chosen.values())
 
 
 def _baseline_of(hosts: list[Host]):
@@ -55,14 +69,16 @@ def pool(request: HttpRequest) -> HttpResponse:
             f"({given:,} given): give the pool a tag, or start a matrix run.",
             title="Too many hosts",
         )
-    hosts, tag = _pool_hosts(request)
+    hosts, tag, pool_tag = _pool_hosts(request)
     pool_baseline = _baseline_of(hosts)
     context = {
         "all_hosts": selectors.host_list().exclude(current_report=None),
-        "tags": PoolTag.objects.all(),
+        "tags": _tag_choices(request.user),
         "hosts": hosts,
         "chosen": {host.pk for host in hosts},
         "tag": tag,
+        "pool_tag": pool_tag,
+        "audit_events": audit_trail(pool_tag) if pool_tag else [],
         "hypervisors": compat.HYPERVISORS,
         "guest_cpu": request.GET.get("guest_cpu", "baseline"),
     }
@@ -159,6 +175,9 @@ def pair(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@account_required_for_writes(
+    "Sign in to run a migration matrix: nothing was started.", next_url="cpus:compat-pool"
+)
 def run_create(request: HttpRequest) -> HttpResponse:
     tag = request.POST.get("tag", "")
     selection = (
@@ -167,7 +186,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
     )
     try:
-        run = matrix_runs.matrix_run_create(
+        run = services.matrix_run_start(
             selection=selection,
             guest_cpu=request.POST.get("guest_cpu", "host-passthrough"),
             user=request.user,

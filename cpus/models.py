@@ -7,6 +7,11 @@ from django.db import models
 
 from cpus.cpuid import TABLE
 
+# The system owner of seeded and curated data (hosts, reports, pool tags, seed ledger records):
+# an inactive account with no usable password, created by migration cpus 0007.  What it owns
+# changes only through staff (the API's owner-or-staff rule, the admin).
+CATALOG_OWNER = "catalog"
+
 
 class Vendor(models.TextChoices):
     INTEL = "GenuineIntel", "Intel"
@@ -182,15 +187,28 @@ class HostReport(models.Model):
 
 
 class PoolTag(models.Model):
-    """A label that groups hosts into pools (``rack-a``, ``prod-kvm``)."""
+    """A label that groups hosts into pools (``rack-a``, ``prod-kvm``).  Tags are per owner: a
+    user's ``rack-a`` is theirs alone; the catalog owner's are the curated public ones
+    (``demo-2008``), which only staff change."""
 
-    name = models.SlugField(max_length=64, unique=True)
+    name = models.SlugField(max_length=64)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pool_tags"
+    )
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "owner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="pool_tag_unique_per_owner")
+        ]
+        indexes = [models.Index(fields=["name"], name="pool_tag_name_idx")]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.name} ({self.owner.username})"
+
+    @property
+    def is_curated(self) -> bool:
+        return self.owner.username == CATALOG_OWNER
 
 
 class Host(models.Model):
@@ -221,6 +239,11 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_curated(self) -> bool:
+        """A host of the curated catalog (owned by the system owner)."""
+        return self.owner_id is not None and self.owner.username == CATALOG_OWNER
 
 
 class GuestSource(models.TextChoices):
@@ -368,3 +391,30 @@ class MatrixTile(models.Model):
 
     def __str__(self) -> str:
         return f"tile {self.index} of run {self.run_id}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what and when: one row per write to a host, report, ledger record or pool tag,
+    written by the services and views that make the write (never by signals, so seeds and
+    migrations say what they are).  ``actor_name`` keeps the name if the account goes."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=32)
+    object_type = models.CharField(max_length=32)
+    object_id = models.PositiveBigIntegerField()
+    summary = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.action} {self.object_type} {self.object_id}"

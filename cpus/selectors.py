@@ -7,10 +7,10 @@ from collections import OrderedDict
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from cpus.cpuid import TABLE
-from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport
+from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport, PoolTag
 
 
 def feature_names(feature_set: FeatureSet, vocabulary: str = "linux") -> list[str]:
@@ -64,7 +64,14 @@ def report_list() -> QuerySet[HostReport]:
 def host_list() -> QuerySet[Host]:
     return Host.objects.select_related(
         "owner", "current_report__cpu_model", "current_report__feature_set"
-    ).prefetch_related("tags")
+    ).prefetch_related(Prefetch("tags", queryset=PoolTag.objects.select_related("owner")))
+
+
+def report_shared_with(report: HostReport) -> list[Host]:
+    """Hosts of owners other than the report's uploader whose current report this is: reports
+    are deduplicated by their text, so one row may stand for several owners' machines, and
+    deleting it would leave theirs without one."""
+    return list(Host.objects.filter(current_report=report).exclude(owner_id=report.uploaded_by_id))
 
 
 def guest_model_list() -> QuerySet[GuestCpuModel]:
@@ -188,6 +195,7 @@ _HOST_VIEW_COLUMNS = (
     ("host", "id"),
     ("host", "name"),
     ("host", "owner_id"),
+    ("owner", "username"),
     ("report", "id"),
     ("report", "vendor"),
     ("report", "family"),
@@ -210,7 +218,10 @@ _CHUNK = 500  # parameters per query: well under SQLite's limit
 
 def _host_view_sql(by: str, count: int) -> str:
     quote = connection.ops.quote_name
+    from django.contrib.auth import get_user_model
+
     tables = {
+        "owner": quote(get_user_model()._meta.db_table),
         "host": quote(Host._meta.db_table),
         "report": quote(HostReport._meta.db_table),
         "feature_set": quote(FeatureSet._meta.db_table),
@@ -219,6 +230,7 @@ def _host_view_sql(by: str, count: int) -> str:
     placeholders = ", ".join(["%s"] * count)
     return (
         f"SELECT {columns} FROM {tables['host']} host"
+        f" LEFT JOIN {tables['owner']} owner ON owner.id = host.owner_id"
         f" LEFT JOIN {tables['report']} report ON report.id = host.current_report_id"
         f" LEFT JOIN {tables['feature_set']} feature_set"
         f" ON feature_set.id = report.feature_set_id"
@@ -241,7 +253,7 @@ def _row_host_view(row: tuple):
     """A HostView from one row of ``_host_view_sql`` (columns in ``_HOST_VIEW_COLUMNS`` order)."""
     from cpus.cpuid.baseline import HostView, with_host_facts
 
-    tables: dict[str, dict] = {"host": {}, "report": {}, "feature_set": {}}
+    tables: dict[str, dict] = {"host": {}, "owner": {}, "report": {}, "feature_set": {}}
     for (alias, column), value in zip(_HOST_VIEW_COLUMNS, row, strict=True):
         tables[alias][column] = value
     report = SimpleNamespace(**tables["report"])
@@ -266,10 +278,12 @@ def host_views_by_ref(values: list, user=None) -> dict:
     """``{"host": value}`` references (ids or names) -> {value: HostView | HostRefError}; values
     of other types are left out.
 
-    A name means the caller's own host of that name, else the only host so named; a host
-    without a report, an unknown id or name, and an ambiguous name map to a HostRefError
-    (without a field: the caller knows which reference it was)."""
-    from cpus.services import HostRefError
+    A name means the caller's own host of that name, else the curated catalog's (another
+    user's host is named by its id, so it never changes what a name means for someone else); a
+    host without a report and an unknown id or name map to a HostRefError (without a field:
+    the caller knows which reference it was)."""
+    from cpus.models import CATALOG_OWNER
+    from cpus.services import HostRefError, _not_found
 
     ids = [v for v in values if type(v) is int]
     names = [v for v in values if type(v) is str]
@@ -284,18 +298,13 @@ def host_views_by_ref(values: list, user=None) -> dict:
         if isinstance(value, int):
             row = by_id.get(value)
         else:
-            rows = sorted(by_name.get(value, []), key=lambda r: r[0])
+            rows = by_name.get(value, [])
             own = [r for r in rows if user_id is not None and r[2] == user_id]
-            if own:
-                row = own[0]
-            elif len(rows) > 1:
-                answers[value] = HostRefError(f"several hosts are named {value!r}: use the host id")
-                continue
-            else:
-                row = rows[0] if rows else None
+            curated = [r for r in rows if r[3] == CATALOG_OWNER]
+            row = (own or curated or [None])[0]  # (owner, name) is unique: one of each at most
         if row is None:
-            answers[value] = HostRefError(f"no host {value!r}", not_found=True)
-        elif row[3] is None:
+            answers[value] = HostRefError(_not_found("host", value), not_found=True)
+        elif row[4] is None:
             answers[value] = HostRefError(f"host {value} has no report yet")
         else:
             answers[value] = _row_host_view(row)

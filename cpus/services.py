@@ -6,14 +6,52 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cpus.audit import audit
 from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
 from cpus.microarchitectures import microarchitecture
-from cpus.models import CpuModel, Feature, FeatureSet, Host, HostReport, PoolTag, RedecodeRun
+from cpus.models import (
+    CATALOG_OWNER,
+    CpuModel,
+    Feature,
+    FeatureSet,
+    Host,
+    HostReport,
+    MatrixRun,
+    PoolTag,
+    RedecodeRun,
+)
+
+
+class WriteRefused(PermissionDenied):
+    """A write without an account (the views refuse it first; this is the services' own rule)."""
+
+
+def catalog_owner():
+    """The system owner of seeded and curated data (created if missing: by migration cpus 0007
+    normally).  Inactive, with no usable password: nobody signs in as it."""
+    user, _ = get_user_model().objects.get_or_create(
+        username=CATALOG_OWNER,
+        defaults={"is_active": False, "password": make_password(None)},
+    )
+    return user
+
+
+def writer(user):
+    """The account a write is made as.  ``None`` means the system (management commands and
+    seeds): the catalog owner.  An anonymous user is refused: every write takes an account."""
+    if user is None:
+        return catalog_owner()
+    if not getattr(user, "is_authenticated", False):
+        raise WriteRefused("storing anything takes an account: sign in first")
+    return user
 
 
 def feature_sync() -> int:
@@ -54,20 +92,22 @@ def feature_set_for(
     digest = hashlib.sha256(
         f"{mask:x}:{unknown_mask:x}:{int(absent_means_unknown)}".encode()
     ).hexdigest()
-    feature_set = FeatureSet.objects.filter(digest=digest).first()
-    if feature_set is not None:
-        return feature_set
     indexes = [feature.index for feature in TABLE.from_mask(mask)]
-    feature_set = FeatureSet.objects.create(
+    # get_or_create: a parallel upload of another dump with the same bits creates the row at the
+    # same moment; the loser of the unique digest reads the winner's row (no 500, no loss).
+    feature_set, created = FeatureSet.objects.get_or_create(
         digest=digest,
-        mask=f"{mask:x}",
-        unknown_mask=f"{unknown_mask:x}",
-        absent_means_unknown=absent_means_unknown,
-        feature_count=len(indexes),
+        defaults={
+            "mask": f"{mask:x}",
+            "unknown_mask": f"{unknown_mask:x}",
+            "absent_means_unknown": absent_means_unknown,
+            "feature_count": len(indexes),
+        },
     )
-    if not Feature.objects.exists():
-        feature_sync()
-    feature_set.features.set(Feature.objects.filter(index__in=indexes))
+    if created:
+        if not Feature.objects.exists():
+            feature_sync()
+        feature_set.features.set(Feature.objects.filter(index__in=indexes))
     return feature_set
 
 
@@ -171,6 +211,11 @@ def _report_fields(decoded: DecodedDump) -> dict:
     }
 
 
+# Attempts of an upload that loses a race on a unique key (the same text, or the same host name,
+# stored by a parallel request): each attempt reads again what the winner committed.
+INGEST_ATTEMPTS = 3
+
+
 def report_ingest(
     *,
     raw: str | bytes,
@@ -181,21 +226,51 @@ def report_ingest(
     label: CpuLabel = CpuLabel(),
 ) -> tuple[HostReport, bool]:
     """Decode and store a host report.  Returns (report, created); the same raw text twice is
-    one report.  Raises DumpParseError before anything is written."""
+    one report.  Raises DumpParseError before anything is written, WriteRefused for an
+    anonymous user; ``uploaded_by=None`` stores it as the catalog's (management commands).
+
+    With ``host_name`` the report becomes the current one of the uploader's own host of that
+    name (created if new): never of another owner's host, so a curated host cannot be
+    repointed by an upload under its name.
+
+    Safe under concurrency: the writes happen in a savepoint; a unique-key collision with a
+    parallel request (same text, same feature set or CPU model, same host) rolls back only this
+    attempt, which then reads the committed rows and tries again."""
+    uploader = writer(uploaded_by)
     decoded = decode(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    existing = (
-        HostReport.objects.filter(sha256=sha256)
-        .select_related("cpu_model", "feature_set", "host")
-        .first()
-    )
-    if existing is not None:
-        if host_name:  # the same text from another machine: one report, shared by both hosts
-            owner = uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None
-            host_attach_report(host_name=host_name, owner=owner, report=existing, tags=tags)
-        return existing, False
+    for attempt in range(1, INGEST_ATTEMPTS + 1):
+        try:
+            return _report_store(
+                decoded=decoded,
+                text=text,
+                sha256=sha256,
+                uploader=uploader,
+                host_name=host_name,
+                source=source,
+                tags=tags,
+                label=label,
+            )
+        except IntegrityError:
+            if attempt == INGEST_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _report_store(
+    *, decoded: DecodedDump, text: str, sha256: str, uploader, host_name, source, tags, label
+) -> tuple[HostReport, bool]:
     with transaction.atomic():
+        existing = (
+            HostReport.objects.filter(sha256=sha256)
+            .select_related("cpu_model", "feature_set", "host")
+            .first()
+        )
+        if existing is not None:
+            if host_name:  # the same text from another machine: one report, shared by both hosts
+                host_attach_report(host_name=host_name, owner=uploader, report=existing, tags=tags)
+            return existing, False
         feature_set = feature_set_for(
             mask=decoded.feature_mask,
             unknown_mask=decoded.unknown_mask,
@@ -207,17 +282,19 @@ def report_ingest(
             sha256=sha256,
             feature_set=feature_set,
             cpu_model=cpu_model,
-            uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
+            uploaded_by=uploader,
             source=source[:200],
             **_report_fields(decoded),
         )
+        audit(
+            actor=uploader,
+            action="uploaded",
+            obj=report,
+            summary=f"{decoded.format}, {report.brand or report.vendor}"
+            + (f", for host {host_name[:100]}" if host_name else ""),
+        )
         if host_name:
-            host_attach_report(
-                host_name=host_name,
-                owner=report.uploaded_by,
-                report=report,
-                tags=tags,
-            )
+            host_attach_report(host_name=host_name, owner=uploader, report=report, tags=tags)
     return report, True
 
 
@@ -225,14 +302,23 @@ def host_attach_report(
     *, host_name: str, owner, report: HostReport, tags: tuple[str, ...] = ()
 ) -> Host:
     """Make ``report`` the current report of the owner's host ``host_name`` (created if new)."""
-    host, _ = Host.objects.get_or_create(name=host_name[:100], owner=owner)
+    host, created = Host.objects.get_or_create(name=host_name[:100], owner=writer(owner))
+    previous = host.current_report_id
     host.current_report = report
     host.save(update_fields=["current_report"])
+    if created or previous != report.pk:
+        audit(
+            actor=host.owner,
+            action="created" if created else "report changed",
+            obj=host,
+            summary=f"current report {report.pk}"
+            + ("" if created or previous is None else f" (was {previous})"),
+        )
     if report.host_id is None:  # a report keeps the host it first came from
         HostReport.objects.filter(pk=report.pk).update(host=host)
         report.host = host
     for tag in tags:
-        host.tags.add(PoolTag.objects.get_or_create(name=tag)[0])
+        host.tags.add(pool_tag_for(owner=host.owner, name=tag))
     return host
 
 
@@ -324,8 +410,76 @@ def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | 
     return changed
 
 
-def host_set_tags(*, host: Host, tags: list[str]) -> None:
-    host.tags.set([PoolTag.objects.get_or_create(name=tag)[0] for tag in tags])
+def pool_tag_for(*, owner, name: str) -> PoolTag:
+    """The owner's pool tag ``name`` (created if new).  Tags are per owner: the catalog owner's
+    are the curated public ones (``demo-2008``)."""
+    tag, created = PoolTag.objects.get_or_create(owner=owner, name=name)
+    if created:
+        audit(actor=owner, action="created", obj=tag, summary=f"tag {name}")
+    return tag
+
+
+def host_set_tags(*, host: Host, tags: list[str], actor=None) -> None:
+    """Set a host's tags, in its owner's namespace: a user's host tagged ``demo-2008`` joins
+    that user's own ``demo-2008``, never the curated one (staff put hosts in curated tags
+    through the admin)."""
+    before = sorted(host.tags.values_list("name", flat=True))
+    host.tags.set([pool_tag_for(owner=host.owner, name=tag) for tag in tags])
+    if sorted(set(tags)) != before:
+        audit(
+            actor=actor or host.owner,
+            action="tags changed",
+            obj=host,
+            summary=f"tags: {', '.join(sorted(set(tags))) or 'none'}",
+        )
+
+
+def pool_tag_resolve(name: str, user=None) -> PoolTag | None:
+    """A pool tag by name as ``user`` sees it: their own tag of that name first, then the
+    curated one of the catalog; another user's tag is never picked."""
+    tags = PoolTag.objects.select_related("owner").filter(name=name)
+    if getattr(user, "is_authenticated", False):
+        own = tags.filter(owner=user).first()
+        if own is not None:
+            return own
+    return tags.filter(owner__username=CATALOG_OWNER).first()
+
+
+def pool_tags_visible(user=None):
+    """The tags a user may pick: their own and the curated ones."""
+    from django.db.models import Q
+
+    visible = Q(owner__username=CATALOG_OWNER)
+    if getattr(user, "is_authenticated", False):
+        visible |= Q(owner=user)
+    return PoolTag.objects.select_related("owner").filter(visible).order_by("name", "owner_id")
+
+
+def matrix_run_start(*, selection: dict, guest_cpu: str, user) -> MatrixRun:
+    """Start a matrix run; a pool tag means the user's own tag of that name, else the curated
+    one (never another user's), and the run's selection says which one was used:
+    ``{"tag": name, "tag_owner": username, "hosts": [ids]}``."""
+    from cpus import matrix_runs
+    from cpus.cpuid import compat
+
+    compat.parse_guest_cpu(guest_cpu)  # a bad guest CPU is refused first, as for host ids
+    if "tag" not in selection:
+        return matrix_runs.matrix_run_create(selection=selection, guest_cpu=guest_cpu, user=user)
+    pool_tag = pool_tag_resolve(selection["tag"], user)
+    if pool_tag is None:
+        raise matrix_runs.PoolError(f"no pool tag {selection['tag']!r} of yours or of the catalog")
+    ids = list(
+        Host.objects.filter(tags=pool_tag).exclude(current_report=None).values_list("pk", flat=True)
+    )
+    if not ids:
+        raise matrix_runs.PoolError("the pool has no host with a report")
+    with transaction.atomic():  # the run is queued once its selection says which tag it used
+        run = matrix_runs.matrix_run_create(
+            selection={"hosts": ids}, guest_cpu=guest_cpu, user=user
+        )
+        run.selection = {"tag": pool_tag.name, "tag_owner": pool_tag.owner.username, "hosts": ids}
+        MatrixRun.objects.filter(pk=run.pk).update(selection=run.selection)
+    return run
 
 
 class HostRefError(ValueError):
@@ -339,17 +493,19 @@ class HostRefError(ValueError):
 
 
 def _host_by_ref(value, user) -> Host | None:
-    """A host by id, or by name: the caller's own host first, else the only host of that name."""
+    """A host by id, or by name within what the caller may name: their own host first, else
+    the curated catalog's.  Another user's host is named by its id, so nobody's host under the
+    same name ever changes (or makes ambiguous) what a name means for someone else."""
     if isinstance(value, int) and not isinstance(value, bool):
         return Host.objects.filter(pk=value).first()
     if not isinstance(value, str):
         return None
     hosts = Host.objects.filter(name=value)
-    if getattr(user, "is_authenticated", False) and hosts.filter(owner=user).exists():
-        return hosts.filter(owner=user).first()
-    if hosts.count() > 1:
-        raise HostRefError(f"several hosts are named {value!r}: use the host id")
-    return hosts.first()
+    if getattr(user, "is_authenticated", False):
+        own = hosts.filter(owner=user).first()
+        if own is not None:
+            return own
+    return hosts.filter(owner__username=CATALOG_OWNER).first()
 
 
 def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = True):
@@ -393,5 +549,11 @@ def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = 
         cpu_model = CpuModel.objects.filter(pk=value).first()
         report = cpu_model_report(cpu_model) if cpu_model else None
     if report is None:
-        raise HostRefError(f"no {kind.replace('_', ' ')} {value!r}", field, not_found=True)
+        raise HostRefError(_not_found(kind, value), field, not_found=True)
     return report
+
+
+def _not_found(kind: str, value) -> str:
+    if kind == "host" and isinstance(value, str):
+        return f"no host {value!r} of yours or of the catalog (name another user's host by its id)"
+    return f"no {kind.replace('_', ' ')} {value!r}"

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus import selectors, services
+from cpus.audit import audit_trail
 from cpus.cpuid import FORMATS, DumpParseError
 from cpus.filtersets import (
     CpuModelFilterSet,
@@ -17,6 +18,7 @@ from cpus.filtersets import (
 )
 from cpus.forms import ReportUploadForm
 from cpus.models import CpuModel, Feature, GuestCpuModel, GuestSource, HostReport
+from kbsite.writes import account_required_for_writes
 from migrations_log import selectors as ledger
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
@@ -158,10 +160,16 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(selectors.host_list(), pk=pk)
     reports = host.reports.select_related("cpu_model").defer("raw")
     contradictions = ledger.contradictions_involving(host=host)
-    context = {"host": host, "reports": reports, "contradictions": contradictions}
+    context = {
+        "host": host,
+        "reports": reports,
+        "contradictions": contradictions,
+        "audit_events": audit_trail(host),
+    }
     return render(request, "cpus/host_detail.html", context)
 
 
+@account_required_for_writes("Sign in to upload a host report: nothing was stored.")
 def report_upload(request: HttpRequest) -> HttpResponse:
     form = ReportUploadForm(request.POST or None, request.FILES or None)
     error = None
@@ -199,6 +207,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "vocabulary": vocabulary,
             "vocabularies": VOCABULARIES,
             "groups": selectors.features_by_group(report.feature_set, vocabulary),
+            "audit_events": audit_trail(report),
         },
     )
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from cpus import selectors as cpu_selectors
+from cpus.audit import audit
 from cpus.cpuid import compat
 from cpus.models import HostReport
-from cpus.services import report_for_ref
+from cpus.services import report_for_ref, writer
 from migrations_log.explain import explain
 from migrations_log.models import Hypervisor, MigrationRecord, Outcome, Verdict
 
@@ -74,7 +75,9 @@ def migration_record(
     seed_id: str = "",
     **details,
 ) -> MigrationRecord:
-    """Store an outcome with the prediction for it, computed now and never rewritten."""
+    """Store an outcome with the prediction for it, computed now and never rewritten.
+    ``submitter=None`` is the system (the seed ledger); an anonymous user is refused."""
+    submitter = writer(submitter)
     if source.pk == destination.pk:
         raise RecordError("the source and the destination are the same host report", "destination")
     if hypervisor not in Hypervisor.values:
@@ -93,7 +96,7 @@ def migration_record(
     source_host = source_host or (source.host if source.host_id else None)
     destination_host = destination_host or (destination.host if destination.host_id else None)
     with transaction.atomic():
-        return MigrationRecord.objects.create(
+        record = MigrationRecord.objects.create(
             source_report=source,
             destination_report=destination,
             source_host=source_host,
@@ -102,7 +105,7 @@ def migration_record(
             hypervisor=hypervisor,
             outcome=outcome,
             happened_on=happened_on,
-            submitter=submitter if getattr(submitter, "is_authenticated", False) else None,
+            submitter=submitter,
             error_message=error_message,
             explanation=explanation,
             predicted_verdict=prediction["verdict"],
@@ -111,6 +114,13 @@ def migration_record(
             seed_id=seed_id,
             **details,
         )
+        audit(
+            actor=submitter,
+            action="recorded",
+            obj=record,
+            summary=f"{hypervisor}, {outcome}" + (f", seed {seed_id}" if seed_id else ""),
+        )
+    return record
 
 
 def migration_record_from_refs(
@@ -118,7 +128,9 @@ def migration_record_from_refs(
 ) -> MigrationRecord:
     """Record a migration whose sides are references (``{"host": ...}``, ``{"report": id}``,
     ``{"cpu_model": id}``, ``{"raw": dump}``): inline dumps and the record are stored together
-    or not at all.  Raises DumpParseError, HostRefError or RecordError."""
+    or not at all.  Raises DumpParseError, HostRefError or RecordError (WriteRefused without
+    an account)."""
+    submitter = writer(submitter)
     with transaction.atomic():
         source_report = report_for_ref(source, uploaded_by=submitter, field="source")
         destination_report = report_for_ref(destination, uploaded_by=submitter, field="destination")

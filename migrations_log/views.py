@@ -6,8 +6,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from cpus.audit import audit_trail
 from cpus.cpuid import DumpParseError, compat
 from cpus.services import HostRefError
+from kbsite.writes import account_required_for_writes
 from migrations_log import charts, selectors, services
 from migrations_log.filtersets import MigrationRecordFilterSet
 from migrations_log.forms import GUEST_CPU_HINTS, RecordForm
@@ -38,10 +40,12 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "current": current,
             "changed": current["verdict"] != record.predicted_verdict,
             "colors": Verdict.colors(),
+            "audit_events": audit_trail(record),
         },
     )
 
 
+@account_required_for_writes("Sign in to record a migration: nothing was stored.")
 def record_create(request: HttpRequest) -> HttpResponse:
     form = RecordForm(request.POST or None)
     preview = error = None

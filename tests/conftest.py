@@ -93,3 +93,11 @@ def pytest_runtest_setup(item):
     # Redis down (the fault tests): nothing is counted there either.
     with contextlib.suppress(Exception):
         cache.clear()
+
+
+@pytest.fixture
+def member_client(db, client, django_user_model):
+    """The Django test client signed in as an ordinary account ("member"): every HTML form that
+    stores something takes an account (kbsite/writes.py)."""
+    client.force_login(django_user_model.objects.create_user("member", password="pw-member-123"))
+    return client

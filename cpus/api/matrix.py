@@ -12,10 +12,10 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from cpus import matrix_runs
+from cpus import matrix_runs, services
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
 
@@ -70,7 +70,11 @@ class MatrixRunInput(serializers.Serializer):
         max_length=20_000,
         help_text="Host ids (at most 20,000; for larger pools use a tag or all).",
     )
-    tag = serializers.SlugField(required=False, help_text="Every host with this pool tag.")
+    tag = serializers.SlugField(
+        required=False,
+        help_text="Every host with this pool tag: your own tag of that name, else the curated "
+        "one of the catalog; the run's selection names the tag's owner (`tag_owner`).",
+    )
     all = serializers.BooleanField(required=False, help_text="Every host of the catalog.")
     guest_cpu = serializers.CharField(default="host-passthrough", max_length=200)
 
@@ -123,7 +127,8 @@ def _int_param(request, name: str, default: int | None = None) -> int:
 class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = MatrixRun.objects.all()
     serializer_class = MatrixRunSerializer
-    permission_classes = [AllowAny]
+    # Starting a run stores it and spends worker time: a write, so it takes an account.
+    permission_classes = [IsAuthenticatedOrReadOnly]
 
     def get_serializer_class(self):
         return MatrixRunInput if self.action == "create" else MatrixRunSerializer
@@ -134,7 +139,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         fields = data.validated_data
         selection = {key: fields[key] for key in ("hosts", "tag", "all") if fields.get(key)}
         try:
-            run = matrix_runs.matrix_run_create(
+            run = services.matrix_run_start(
                 selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
             )
         except compat.GuestCpuError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cpus.models import CpuModel, Feature, GuestCpuModel, Host, HostReport
+from cpus.models import AuditEvent, CpuModel, Feature, GuestCpuModel, Host, HostReport
 from cpus.selectors import feature_names
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
@@ -149,14 +149,42 @@ class HostReportSerializer(serializers.ModelSerializer):
         ]
 
 
-class HostReportDetailSerializer(HostReportSerializer):
+class AuditEventSerializer(serializers.ModelSerializer):
+    """One entry of an object's audit trail: when, who, what."""
+
+    actor = serializers.CharField(source="actor_name", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["created_at", "actor", "action", "summary"]
+
+
+class HistoryMixin(serializers.Serializer):
+    """``history``: the object's audit trail, newest first (detail answers only: one query)."""
+
+    history = serializers.SerializerMethodField()
+
+    @extend_schema_field(AuditEventSerializer(many=True))
+    def get_history(self, obj) -> list[dict]:
+        from cpus.audit import audit_trail
+
+        return AuditEventSerializer(audit_trail(obj), many=True).data
+
+
+class HostReportDetailSerializer(HistoryMixin, HostReportSerializer):
     features = FeaturesField()
     unknown_when_absent = serializers.BooleanField(
         source="feature_set.absent_means_unknown", read_only=True
     )
 
     class Meta(HostReportSerializer.Meta):
-        fields = [*HostReportSerializer.Meta.fields, "features", "unknown_when_absent", "raw"]
+        fields = [
+            *HostReportSerializer.Meta.fields,
+            "features",
+            "unknown_when_absent",
+            "raw",
+            "history",
+        ]
 
 
 class ReportUploadSerializer(serializers.Serializer):
@@ -212,13 +240,19 @@ class HostSerializer(serializers.ModelSerializer):
         ]
 
     def validate_name(self, name: str) -> str:
-        owner = self.context["request"].user
+        # A host's name is unique among its owner's (staff editing a catalog host: the catalog's).
+        owner = self.instance.owner if self.instance is not None else self.context["request"].user
         clash = Host.objects.filter(owner=owner, name=name)
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
             raise serializers.ValidationError(f"you already have a host named {name!r}")
         return name
+
+
+class HostDetailSerializer(HistoryMixin, HostSerializer):
+    class Meta(HostSerializer.Meta):
+        fields = [*HostSerializer.Meta.fields, "history"]
 
 
 class GuestCpuModelSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -10,11 +11,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from cpus import selectors, services
 from cpus.api import serializers
+from cpus.audit import audit
 from cpus.cpuid import DumpParseError
 from cpus.filtersets import (
     CpuModelFilterSet,
@@ -109,6 +112,14 @@ class GuestCpuModelViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class HostViewSet(viewsets.ModelViewSet):
     serializer_class = serializers.HostSerializer
+
+    def get_serializer_class(self):
+        return (
+            serializers.HostDetailSerializer
+            if self.action == "retrieve"
+            else serializers.HostSerializer
+        )
+
     filterset_class = HostFilterSet
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     owner_field = "owner"
@@ -118,14 +129,40 @@ class HostViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         tags = serializer.validated_data.pop("tags", None)
-        host = serializer.save(owner=self.request.user)
-        services.host_set_tags(host=host, tags=tags or [])
+        name = serializer.validated_data["name"]
+        try:
+            # A parallel request creating the same name wins the unique (owner, name) key: this
+            # one is then a 400 like any duplicate name, never a 500.
+            with transaction.atomic():
+                host = serializer.save(owner=self.request.user)
+                audit(actor=self.request.user, action="created", obj=host, summary=host.name)
+                services.host_set_tags(host=host, tags=tags or [], actor=self.request.user)
+        except IntegrityError:
+            raise ValidationError({"name": f"you already have a host named {name!r}"}) from None
 
     def perform_update(self, serializer):
         tags = serializer.validated_data.pop("tags", None)
-        host = serializer.save()
-        if tags is not None:
-            services.host_set_tags(host=host, tags=tags)
+        name = serializer.validated_data.get("name", serializer.instance.name)
+        try:
+            with transaction.atomic():
+                host = serializer.save()
+                changed = sorted(serializer.validated_data)
+                if changed:
+                    audit(
+                        actor=self.request.user,
+                        action="updated",
+                        obj=host,
+                        summary=f"changed {', '.join(changed)}",
+                    )
+                if tags is not None:
+                    services.host_set_tags(host=host, tags=tags, actor=self.request.user)
+        except IntegrityError:
+            raise ValidationError({"name": f"there is already a host named {name!r}"}) from None
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            audit(actor=self.request.user, action="deleted", obj=instance, summary=instance.name)
+            instance.delete()
 
 
 UPLOAD_EXAMPLE = OpenApiExample(
@@ -145,7 +182,11 @@ UPLOAD_EXAMPLE = OpenApiExample(
         description="One report: decoded identity, features, warnings and the raw text.",
         parameters=[NAMES],
     ),
-    destroy=extend_schema(description="Delete a report you uploaded (staff: any report)."),
+    destroy=extend_schema(
+        description="Delete a report you uploaded (staff: any report). 409 while it is also the "
+        "current report of another user's host (the same text uploaded for them: reports are "
+        "deduplicated) or is used by a ledger record."
+    ),
     create=extend_schema(
         description="Upload a host report (multipart `file`, or `raw` text), any supported "
         "format. 201 with the decoded report; 200 with the existing one when the same text was "
@@ -171,6 +212,31 @@ class HostReportViewSet(
         if self.action == "retrieve":
             return selectors.report_list().defer(None)
         return selectors.report_list()
+
+    def destroy(self, request, *args, **kwargs):
+        report = self.get_object()
+        holders = selectors.report_shared_with(report)
+        if holders:
+            message = (
+                f"this report is also the current report of {len(holders)} host"
+                f"{'s' if len(holders) != 1 else ''} of other users (the same text was uploaded "
+                "for them): it stays; point your own hosts at another report instead"
+            )
+            return Response(
+                {"error": message, "code": "shared", "detail": message},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            audit(
+                actor=self.request.user,
+                action="deleted",
+                obj=instance,
+                summary=f"{instance.format}, {instance.brand or instance.vendor}",
+            )
+            instance.delete()
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from cpus.api.serializers import CpuModelBriefSerializer, HostBriefSerializer
+from cpus.api.serializers import CpuModelBriefSerializer, HistoryMixin, HostBriefSerializer
 from cpus.models import HostReport
 from migrations_log.models import Hypervisor, MigrationRecord, Outcome
 
@@ -144,3 +144,8 @@ class ExplanationSerializer(serializers.Serializer):
     pattern = serializers.CharField(allow_null=True)
     unresolved = serializers.ListField(child=serializers.CharField(), required=False)
     warnings = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class MigrationRecordDetailSerializer(HistoryMixin, MigrationRecordSerializer):
+    class Meta(MigrationRecordSerializer.Meta):
+        fields = [*MigrationRecordSerializer.Meta.fields, "history"]

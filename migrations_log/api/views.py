@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
@@ -14,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from cpus.audit import audit
 from cpus.cpuid import DumpParseError, compat
 from cpus.services import HostRefError
 from kbsite.api import IsOwnerOrStaffOrReadOnly
@@ -92,6 +94,8 @@ class MigrationRecordViewSet(
             return serializers.MigrationRecordInputSerializer
         if self.action in ("update", "partial_update"):
             return serializers.MigrationRecordUpdateSerializer
+        if self.action == "retrieve":
+            return serializers.MigrationRecordDetailSerializer
         return serializers.MigrationRecordSerializer
 
     def create(self, request, *args, **kwargs):
@@ -113,6 +117,28 @@ class MigrationRecordViewSet(
             selectors.record_list().get(pk=record.pk), context=self.get_serializer_context()
         ).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            record = serializer.save()
+            changed = sorted(serializer.validated_data)
+            if changed:
+                audit(
+                    actor=self.request.user,
+                    action="updated",
+                    obj=record,
+                    summary=f"changed {', '.join(changed)}",
+                )
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            audit(
+                actor=self.request.user,
+                action="deleted",
+                obj=instance,
+                summary=f"{instance.hypervisor}, {instance.outcome}",
+            )
+            instance.delete()
 
     def update(self, request, *args, **kwargs):
         kwargs["partial"] = True

@@ -367,7 +367,9 @@ def test_check_exit_status_follows_the_verdict(
 @LIVE
 @pytest.mark.subprocess
 def test_check_blocked_lists_the_reasons(run_cli, kb):
-    done = run_cli("check", "harpertown-e5462", "shanghai-2378", env=kb.env(token=False))
+    # The hosts are the operator's: a name means one's own host (or the catalog's), so the
+    # check is made with the operator's token.
+    done = run_cli("check", "harpertown-e5462", "shanghai-2378", env=kb.env())
 
     assert done.returncode == 2
     assert "[blocker] vendor:" in done.stdout
@@ -408,7 +410,10 @@ def test_check_validation_errors_are_clear(run_cli, kb, tmp_path):
     bad_dump = run_cli("check", str(not_a_dump), "barcelona-2344", env=kb.env())
 
     assert unknown.returncode == 3
-    assert "not found: no host 'no-such-host' (field source)" in unknown.stderr
+    assert (
+        "not found: no host 'no-such-host' of yours or of the catalog "
+        "(name another user's host by its id) (field source)"
+    ) in unknown.stderr
     assert bad_guest.returncode == 3
     assert "unknown guest CPU model 'Bogus'" in bad_guest.stderr
     assert "(field guest_cpu)" in bad_guest.stderr
@@ -565,7 +570,10 @@ def test_baseline_of_an_unknown_host_is_not_found(run_cli, kb):
     done = run_cli("baseline", "barcelona-2344", "nowhere", env=kb.env())
 
     assert done.returncode == 3
-    assert "not found: no host 'nowhere' (field hosts[1])" in done.stderr
+    assert (
+        "not found: no host 'nowhere' of yours or of the catalog "
+        "(name another user's host by its id) (field hosts[1])"
+    ) in done.stderr
 
 
 # --- record ----------------------------------------------------------------------------------
@@ -643,7 +651,7 @@ def test_record_errors(run_cli, kb):
     assert bad_token.returncode == 3
     assert "authentication failed: Invalid token" in bad_token.stderr
     assert unknown_host.returncode == 3
-    assert "the server refused the request: no host 'nowhere' (field destination)" in (
+    assert "the server refused the request: no host 'nowhere' of yours or of the catalog" in (
         unknown_host.stderr
     )
     assert _get_json(f"{kb.url}/api/migrations/")["count"] == 0

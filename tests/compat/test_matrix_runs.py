@@ -67,7 +67,7 @@ def test_tiles_computed_in_process_equal_the_engine(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_2008_pool_to_success(worker_process, wait_for, client):
+def test_a_real_worker_runs_the_2008_pool_to_success(worker_process, wait_for, member_client):
     for name, file in [
         ("xeon-e5462", "aida64_XeonE5462_Harpertown_2S_libcpuid.txt"),
         ("opteron-2350", "libvirt_cputestdata_x86_64-cpuid-Opteron-2350.xml"),
@@ -75,7 +75,7 @@ def test_a_real_worker_runs_the_2008_pool_to_success(worker_process, wait_for, c
     ]:
         services.report_ingest(raw=(DUMPS / file).read_bytes(), host_name=name, tags=("demo",))
     worker_process()
-    response = client.post(
+    response = member_client.post(
         "/api/matrix-runs/",
         {"tag": "demo", "guest_cpu": "baseline"},
         content_type="application/json",
@@ -84,24 +84,25 @@ def test_a_real_worker_runs_the_2008_pool_to_success(worker_process, wait_for, c
     run_id = response.json()["id"]
     body = wait_for(
         lambda: (
-            (r := client.get(f"/api/matrix-runs/{run_id}").json())["status"] == "succeeded" and r
+            (r := member_client.get(f"/api/matrix-runs/{run_id}").json())["status"] == "succeeded"
+            and r
         )
     )
     assert body["progress"] == {"done": 1, "total": 1, "percent": 100}
-    results = client.get(f"/api/matrix-runs/{run_id}/results?hypervisor=kvm").json()
+    results = member_client.get(f"/api/matrix-runs/{run_id}/results?hypervisor=kvm").json()
     assert all(
         level != compat.LEVELS.index("blocked")
         for row in results["rows"]
         for level in row["verdicts"]
     )
-    vmware = client.get(f"/api/matrix-runs/{run_id}/results?hypervisor=vmware").json()
+    vmware = member_client.get(f"/api/matrix-runs/{run_id}/results?hypervisor=vmware").json()
     intel = next(row for row in vmware["rows"] if row["hosts"][0]["name"] == "xeon-e5462")
     assert (
         sorted(intel["verdicts"]).count(compat.LEVELS.index("blocked")) == 2
     )  # VMware: never across vendors
     harpertown = Host.objects.get(name="xeon-e5462").pk
     shanghai = Host.objects.get(name="opteron-2378").pk
-    cell = client.get(
+    cell = member_client.get(
         f"/api/matrix-runs/{run_id}/cell?source={harpertown}&destination={shanghai}"
     ).json()
     assert cell["verdict"] in ("safe-with-model", "risky") and cell["reasons"]
@@ -157,9 +158,9 @@ def test_sweeper_fails_runs_that_never_progress():
         ({"tag": "pool", "all": True}, None),
     ],
 )
-def test_bad_matrix_requests_are_400(client, body, field):
+def test_bad_matrix_requests_are_400(member_client, body, field):
     load_pool()
-    response = client.post("/api/matrix-runs/", body, content_type="application/json")
+    response = member_client.post("/api/matrix-runs/", body, content_type="application/json")
     assert response.status_code == 400
     if field:
         assert response.json()["field"] == field

@@ -33,19 +33,21 @@ def test_every_seed_host_resolves_as_the_orm_path_does(seed_hosts):
 
 
 def test_unknown_reportless_and_odd_values(seed_hosts):
-    Host.objects.create(name="bare-metal-without-report")
+    Host.objects.create(name="bare-metal-without-report", owner=services.catalog_owner())
     answers = selectors.host_views_by_ref(
         ["no-such-host", 999_999, "bare-metal-without-report", True, None, 1.5]
     )
     assert set(answers) == {"no-such-host", 999_999, "bare-metal-without-report"}
-    assert str(answers["no-such-host"]) == "no host 'no-such-host'"
+    assert str(answers["no-such-host"]) == (
+        "no host 'no-such-host' of yours or of the catalog (name another user's host by its id)"
+    )
     assert str(answers[999_999]) == "no host 999999"
     assert str(answers["bare-metal-without-report"]) == (
         "host bare-metal-without-report has no report yet"
     )
 
 
-def test_a_name_means_the_callers_own_host_else_the_only_one(seed_hosts, django_user_model):
+def test_a_name_means_the_callers_own_host_else_the_catalogs(seed_hosts, django_user_model):
     alice = django_user_model.objects.create_user("alice", password="pw-alice-123")
     bob = django_user_model.objects.create_user("bob", password="pw-bob-12345")
     seeded = Host.objects.get(name="xeon-e5462-harpertown")
@@ -59,17 +61,34 @@ def test_a_name_means_the_callers_own_host_else_the_only_one(seed_hosts, django_
     assert expected.identity.vendor == "AuthenticAMD"
     assert mine == dataclasses.replace(expected, label="xeon-e5462-harpertown")
 
+    # Alice's host never changes (nor makes ambiguous) what the name means for anyone else:
+    # for Bob and for anonymous callers it is the curated catalog's host, on both paths.
     for who in (bob, None):
-        error = selectors.host_views_by_ref(["xeon-e5462-harpertown"], who)["xeon-e5462-harpertown"]
-        assert isinstance(error, services.HostRefError)
-        assert str(error) == "several hosts are named 'xeon-e5462-harpertown': use the host id"
+        theirs = selectors.host_views_by_ref(["xeon-e5462-harpertown"], who)
+        assert theirs["xeon-e5462-harpertown"].identity.vendor == "GenuineIntel"
+        assert theirs["xeon-e5462-harpertown"] == _orm_view({"host": "xeon-e5462-harpertown"}, who)
     by_id = selectors.host_views_by_ref([seeded.pk], alice)[seeded.pk]
     assert by_id.identity.vendor == "GenuineIntel"
 
 
+def test_another_users_host_is_named_by_its_id_only(seed_hosts, django_user_model):
+    alice = django_user_model.objects.create_user("alice", password="pw-alice-123")
+    bob = django_user_model.objects.create_user("bob", password="pw-bob-12345")
+    shanghai = Host.objects.get(name="opteron-2378-shanghai").current_report
+    private = Host.objects.create(name="alice-rack-7", owner=alice, current_report=shanghai)
+    answer = selectors.host_views_by_ref(["alice-rack-7", private.pk], bob)
+    assert isinstance(answer["alice-rack-7"], services.HostRefError)
+    assert answer["alice-rack-7"].not_found
+    assert answer[private.pk].identity.vendor == "AuthenticAMD"
+    with pytest.raises(services.HostRefError, match="of yours or of the catalog"):
+        services.report_for_ref({"host": "alice-rack-7"}, uploaded_by=bob)
+
+
 def test_a_host_sharing_a_report_is_labelled_by_its_own_name(seed_hosts):
     report = Host.objects.get(name="opteron-2378-shanghai").current_report
-    Host.objects.create(name="second-shanghai-box", current_report=report)
+    Host.objects.create(
+        name="second-shanghai-box", current_report=report, owner=services.catalog_owner()
+    )
     view = selectors.host_views_by_ref(["second-shanghai-box"])["second-shanghai-box"]
     assert view.label == "second-shanghai-box"
     assert view.feature_mask == report.feature_set.feature_mask
@@ -96,11 +115,11 @@ def test_the_check_resolves_both_hosts_in_one_query(seed_hosts):
 
 def test_errors_name_the_field(seed_hosts):
     client = APIClient()
-    Host.objects.create(name="no-report-yet")
+    Host.objects.create(name="no-report-yet", owner=services.catalog_owner())
     missing = _check(client, {"host": "xeon-e5462-harpertown"}, {"host": "nowhere"})
     assert missing.status_code == 404
     assert missing.json()["field"] == "destination"
-    assert missing.json()["error"] == "no host 'nowhere'"
+    assert missing.json()["error"].startswith("no host 'nowhere' of yours or of the catalog")
     bare = _check(client, {"host": "no-report-yet"}, {"host": "xeon-e5462-harpertown"})
     assert bare.status_code == 400
     assert bare.json()["field"] == "source"

@@ -76,8 +76,10 @@ def test_api_upload_of_every_format_is_decoded_and_stored_verbatim(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("format_id", "name"), sorted(ONE_PER_FORMAT.items()))
-def test_form_upload_of_every_format_shows_the_decoded_report(client, dump_bytes, format_id, name):
-    response = client.post(
+def test_form_upload_of_every_format_shows_the_decoded_report(
+    member_client, dump_bytes, format_id, name
+):
+    response = member_client.post(
         "/reports/upload/", {"raw": dump_bytes(name).decode(), "host_name": ""}, follow=True
     )
     assert response.status_code == 200
@@ -89,9 +91,9 @@ def test_form_upload_of_every_format_shows_the_decoded_report(client, dump_bytes
 
 
 @pytest.mark.django_db
-def test_form_file_upload_shows_identity_features_and_warnings(client, dump_bytes):
+def test_form_file_upload_shows_identity_features_and_warnings(member_client, dump_bytes):
     data = dump_bytes("aida64_XeonE5462_Harpertown_2S_libcpuid.txt")
-    response = client.post(
+    response = member_client.post(
         "/reports/upload/", {"file": SimpleUploadedFile("e5462.txt", data)}, follow=True
     )
     page = response.content.decode()
@@ -151,9 +153,11 @@ def test_api_refuses_bad_input_with_reason_and_stores_nothing(api, case):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_form_refuses_bad_input_with_reason_and_stores_nothing(client, case):
+def test_form_refuses_bad_input_with_reason_and_stores_nothing(member_client, case):
     data, reason = HOSTILE[case]
-    response = client.post("/reports/upload/", {"file": SimpleUploadedFile("dump.txt", data)})
+    response = member_client.post(
+        "/reports/upload/", {"file": SimpleUploadedFile("dump.txt", data)}
+    )
     assert response.status_code == 400
     page = response.content.decode()
     assert reason.split()[0] in page or "Paste a report or choose a file" in page

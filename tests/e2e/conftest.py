@@ -106,6 +106,19 @@ def page(context):
 
 
 @pytest.fixture
+def signed_in(page, django_user_model):
+    """The page signed in through the login form as an ordinary account ("member"): every form
+    that stores something takes an account."""
+    django_user_model.objects.create_user("member", password="pw-member-123")
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("member")
+    page.get_by_label("Password").fill("pw-member-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/accounts/profile/")
+    return page
+
+
+@pytest.fixture
 def screenshot() -> Callable:
     """`screenshot(page, name)` saves docs/screenshots/<name>.png when CPUKB_SCREENSHOTS=1."""
     enabled = os.environ.get("CPUKB_SCREENSHOTS", "") not in ("", "0")

@@ -61,7 +61,7 @@ def test_home_catalog_and_the_shanghai_cpu_page(page, demo_pool, screenshot):
     screenshot(page, "cpu-shanghai")
 
 
-def test_upload_a_dump_through_the_form_shows_its_features(page, screenshot):
+def test_upload_a_dump_through_the_form_shows_its_features(signed_in, page, screenshot):
     page.goto("/reports/upload/")
     page.set_input_files("input[name=file]", DUMPS / "aida64_XeonE5462_Harpertown_2S_libcpuid.txt")
     page.fill("input[name=host_name]", "harpertown-rack-4")
@@ -96,7 +96,7 @@ def test_upload_a_dump_through_the_form_shows_its_features(page, screenshot):
         expect(chips.filter(has_text=re.compile(rf"^{linux}$"))).to_have_count(0)
 
 
-def test_a_dump_that_cannot_be_decoded_is_refused_in_the_page(page):
+def test_a_dump_that_cannot_be_decoded_is_refused_in_the_page(signed_in, page):
     page.goto("/reports/upload/")
     page.fill("textarea[name=raw]", "this is not a CPUID dump\n")
     page.get_by_role("button", name="Decode and add").click()

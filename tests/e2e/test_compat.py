@@ -57,7 +57,7 @@ def test_pool_baseline_and_copying_the_libvirt_xml(page, context, live_server, d
 
 
 def test_the_matrix_runs_on_a_real_worker_and_its_cells_explain_themselves(
-    page, demo_pool, celery_worker, screenshot
+    signed_in, page, demo_pool, celery_worker, screenshot
 ):
     page.goto("/compat/?tag=demo-2008")
     expect(page.locator("section.baseline h2")).to_have_text("Pool baseline of 3 hosts")

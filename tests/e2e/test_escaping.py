@@ -28,7 +28,7 @@ def assert_inert(page) -> None:
     assert made == 0, page.locator("main").inner_html()
 
 
-def test_a_host_name_with_markup_is_shown_as_text(page, demo_pool, celery_worker):
+def test_a_host_name_with_markup_is_shown_as_text(signed_in, page, demo_pool, celery_worker):
     # Added through the upload form, pasting the dump.
     page.goto("/reports/upload/")
     page.fill(
@@ -83,7 +83,7 @@ def test_a_host_name_with_markup_is_shown_as_text(page, demo_pool, celery_worker
     assert_inert(page)
 
 
-def test_notes_and_error_messages_with_markup_are_shown_as_text(page, demo_pool):
+def test_notes_and_error_messages_with_markup_are_shown_as_text(signed_in, page, demo_pool):
     page.goto("/ledger/record/")
     page.select_option("select[name=source_host]", label="harpertown")
     page.select_option("select[name=destination_host]", label="barcelona")

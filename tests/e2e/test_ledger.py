@@ -17,7 +17,7 @@ ERROR = (
 )
 
 
-def test_record_an_outcome_and_see_it_on_the_accuracy_page(page, demo_pool, screenshot):
+def test_record_an_outcome_and_see_it_on_the_accuracy_page(signed_in, page, demo_pool, screenshot):
     page.goto("/ledger/")
     expect(page.locator("p.empty")).to_contain_text("No migrations recorded yet")
     page.get_by_role("link", name="Record a migration").click()

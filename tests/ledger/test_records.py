@@ -316,7 +316,7 @@ def test_web_form_previews_then_saves(hosts, client, django_user_model):
 
 
 @pytest.mark.django_db
-def test_web_form_refuses_same_source_and_destination(hosts, client):
+def test_web_form_refuses_same_source_and_destination(hosts, member_client):
     form = {
         "source_host": hosts["harpertown"].host.pk,
         "destination_host": hosts["harpertown"].host.pk,
@@ -326,6 +326,6 @@ def test_web_form_refuses_same_source_and_destination(hosts, client):
         "happened_on": "2008-11-05",
         "save": "1",
     }
-    response = client.post("/ledger/record/", form)
+    response = member_client.post("/ledger/record/", form)
     assert response.status_code == 400 and "same host report" in response.content.decode()
     assert MigrationRecord.objects.count() == 0

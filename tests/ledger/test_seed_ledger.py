@@ -93,14 +93,15 @@ def test_every_identifiable_record_is_stored_with_its_documented_facts(seeded):
             else:
                 assert host.name == entry[f"{side}_cpu"]
                 assert f"STAND-IN {side}" not in record.notes
-            assert host.owner is None
+            assert host.owner.username == "catalog" and host.is_curated
+            assert record.submitter.username == "catalog"
 
 
 def test_stand_in_reports_decode_to_the_vendor_of_the_cpu_as_reported(seeded):
     sides = standin_sides()
     assert sides
     for entry, side, model in sides:
-        host = Host.objects.get(name=f"qemu-model-{model}", owner=None)
+        host = Host.objects.get(name=f"qemu-model-{model}", owner__username="catalog")
         report = host.current_report
         assert report.source.startswith(f"QEMU 7.2 model definition {model} (stand-in for ")
         assert entry[f"{side}_cpu_as_reported"] in report.source

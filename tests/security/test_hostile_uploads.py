@@ -149,19 +149,22 @@ def test_api_with_a_revoked_token_stores_nothing(db, token_user):
     "case",
     [pytest.param(case) for case in sorted(set(HOSTILE_TEXT) - {"lone surrogate"})],
 )
-def test_form_refuses_hostile_pasted_text_and_stores_nothing(client, case):
+def test_form_refuses_hostile_pasted_text_and_stores_nothing(member_client, case):
     text, reason = HOSTILE_TEXT[case]
     # Django's form field refuses NUL itself; blank text is "nothing pasted".
     reason = {"nul": "Null characters", "many short lines": "Paste a report"}.get(case, reason)
-    response = client.post("/reports/upload/", {"raw": text})
+    response = member_client.post("/reports/upload/", {"raw": text})
     assert response.status_code == 400
     assert counts() == (0, 0, 0, 0, 0)
     assert reason in response.content.decode()
 
 
 def _csrf_client() -> tuple[Client, str]:
-    """A browser-like client: CSRF enforced, token from the form page."""
+    """A browser-like client, signed in: CSRF enforced, token from the form page."""
+    from django.contrib.auth import get_user_model
+
     browser = Client(enforce_csrf_checks=True)
+    browser.force_login(get_user_model().objects.create_user("browser", password="pw-browser-1"))
     page = browser.get("/reports/upload/")
     assert page.status_code == 200
     return browser, browser.cookies["csrftoken"].value
@@ -187,10 +190,10 @@ def test_form_refuses_pasted_text_over_django_memory_limit(resilience_wired):
     assert counts() == (0, 0, 0, 0, 0)
 
 
-def test_form_refuses_a_file_over_the_default_limit(client):
+def test_form_refuses_a_file_over_the_default_limit(member_client):
     limit = settings.CPUKB_MAX_UPLOAD_BYTES
     big = SimpleUploadedFile("big.txt", b"processor\t: 0\n" + b"x" * limit)
-    response = client.post("/reports/upload/", {"file": big})
+    response = member_client.post("/reports/upload/", {"file": big})
     assert response.status_code == 400
     assert f"the limit is {limit:,}" in response.content.decode()
     assert counts() == (0, 0, 0, 0, 0)

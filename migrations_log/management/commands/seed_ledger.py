@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cpus import services as cpu_services
 from cpus.cpuid import TABLE
-from cpus.models import Host
+from cpus.models import CATALOG_OWNER, Host
 from migrations_log import services
 from migrations_log.models import MigrationRecord
 
@@ -222,7 +222,9 @@ class Command(BaseCommand):
             return
         hosts = {
             host.name: host
-            for host in Host.objects.filter(owner=None).select_related("current_report")
+            for host in Host.objects.filter(owner__username=CATALOG_OWNER).select_related(
+                "current_report"
+            )
         }
         standins: dict = {}
         sources = standin_sources(document)
