@@ -21,6 +21,10 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated but not allowed (not the owner, not staff).",
     "404": "No such object, or no host, report or CPU model of that id or name in the body.",
     "409": "The object is still referenced (a ledger record holds the host or report).",
+    "413": (
+        "The request body is larger than CPUKB_MAX_REQUEST_BYTES; refused from its "
+        "Content-Length before it is read (kbsite/limits.py)."
+    ),
     "415": "Unsupported request body media type.",
     "429": (
         "Too many requests: writes (CPUKB_THROTTLE_*_WRITES), or anonymous reads "
@@ -35,6 +39,8 @@ def error_statuses(path: str, method: str, operation: dict) -> list[str]:
     statuses = ["400", "401", "429"]  # every request is throttled (reads when anonymous)
     if "{" in path or "requestBody" in operation:
         statuses.append("404")  # a missing object, or a host/report named in the body
+    if "requestBody" in operation:
+        statuses.append("413")  # any body over the size limit
     if method in WRITE_METHODS:
         statuses += ["403", "415"]
     if method == "delete":

@@ -26,8 +26,13 @@ def worker_process(purge_queue, spawn_worker):
     """Start real `celery worker` processes on demand; every one is killed at the end."""
 
     def start(tile_pairs: int = 4_000_000) -> subprocess.Popen:
+        # A dead worker's tiles come back after 10 s; the settings require every task to be
+        # killed before that (a tile of these pools takes milliseconds).
         return spawn_worker(
-            CPUKB_MATRIX_TILE_PAIRS=str(tile_pairs), CPUKB_BROKER_VISIBILITY_TIMEOUT="5"
+            CPUKB_MATRIX_TILE_PAIRS=str(tile_pairs),
+            CPUKB_BROKER_VISIBILITY_TIMEOUT="10",
+            CPUKB_TASK_SOFT_TIME_LIMIT="8",
+            CPUKB_TASK_TIME_LIMIT="9",
         )
 
     return start

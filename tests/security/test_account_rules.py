@@ -26,7 +26,7 @@ def test_weak_passwords_are_refused(client, django_user_model, password, reason)
     response = signup(client, "migrator-anna", password)
     assert response.status_code == 400
     assert reason in response.content.decode()
-    assert not django_user_model.objects.exists()
+    assert not django_user_model.objects.filter(username="migrator-anna").exists()
 
 
 @pytest.mark.parametrize(
@@ -40,15 +40,16 @@ def test_weak_passwords_are_refused(client, django_user_model, password, reason)
 )
 def test_lookalikes_of_an_existing_name_are_refused(client, django_user_model, lookalike):
     django_user_model.objects.create_user("admin", password="kvm-migrates-2008")
+    before = django_user_model.objects.count()  # the catalog's system account may exist too
     response = signup(client, lookalike, "kvm-migrates-2008")
     assert response.status_code == 400
-    assert django_user_model.objects.count() == 1
+    assert django_user_model.objects.count() == before
 
 
 def test_a_plain_ascii_name_and_good_password_are_accepted(client, django_user_model):
     response = signup(client, "ops.anna_2", "kvm-migrates-2008")
     assert response.status_code == 302
-    assert django_user_model.objects.get().username == "ops.anna_2"
+    assert django_user_model.objects.filter(username="ops.anna_2").exists()
 
 
 def test_without_a_mail_server_password_reset_says_to_ask_an_administrator(client):

@@ -26,10 +26,11 @@ from cpus import services
 from cpus.models import CpuModel, FeatureSet, Host, HostReport, PoolTag
 from migrations_log.models import MigrationRecord
 
-# Serialized rollback, like the other live-server tests: the flush after each test then leaves
-# the migration-loaded rows (features, the catalog account) to be restored, instead of
-# re-creating content types that the next serialized test would insert again.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Plain transactional tests: each creates what it needs (features, accounts; the catalog account
+# is created on demand by services.catalog_owner), so nothing has to be restored from the
+# serialized database, whose content types can collide with those re-created after an earlier
+# transactional test's flush.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 BASES = ("libcpuidraw_XeonE5420_Harpertown.txt", "libcpuidraw_EPYC7551P_Naples.txt")
