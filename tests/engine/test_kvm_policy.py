@@ -31,6 +31,17 @@ def of(verdict, axis):
 # --- QEMU's KVM defaults ------------------------------------------------------------------------
 
 
+def test_proxmox_default_type_runs_on_intel_because_it_is_qemu64_under_kvm(hosts):
+    """Proxmox's UI default x86-64-v2-AES is `-cpu qemu64,+aes,...`: QEMU's KVM defaults apply."""
+    westmere, skylake = hosts[WESTMERE], hosts[SKYLAKE]
+    proxmox = guest_models.find("x86-64-v2-AES")
+    assert proxmox.source == "proxmox" and proxmox.feature_mask & TABLE.by_name["svm"].mask
+    verdict = compat.check(westmere, skylake, "x86-64-v2-AES", "kvm")
+    assert verdict.verdict == "safe-with-model", verdict.reasons
+    assert not verdict.guest_mask & TABLE.by_name["svm"].mask
+    assert not of(verdict, "nested virt")
+
+
 def test_qemu64_runs_on_intel_because_kvm_turns_svm_off(hosts):
     nehalem = hosts[NEHALEM]
     assert not nehalem.feature_mask & TABLE.by_name["svm"].mask

@@ -79,6 +79,11 @@ def kvm_model_mask(guest: GuestCpu) -> int:
         base = model.name.rsplit("-v", 1)[0]
         if base not in _NO_VME:
             mask |= VME
+    elif model.source == "proxmox":
+        # A Proxmox type is a QEMU built-in model plus flags (qemu-server CPUConfig.pm
+        # get_cpu_options: "-cpu qemu64,+aes,..." for x86-64-v2-AES), so QEMU's KVM defaults
+        # apply to it as well: qemu64's svm is off under KVM, and the type runs on Intel hosts.
+        mask = (mask & ~KVM_DEFAULT_OFF) | KVM_DEFAULT_ON
     return mask
 
 
