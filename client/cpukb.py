@@ -6,11 +6,13 @@ One file, Python 3.8 or newer, standard library only: copy it to a hypervisor ho
     cpukb report   [--name NAME] [--dry-run] [--json]       capture this host's CPU and upload it
     cpukb check    SRC DST [--guest G] [--hypervisor H]     can a VM live-migrate from SRC to DST?
     cpukb baseline HOST ... [--format FORMAT]                the CPU every host of a pool can run
+    cpukb preflight FILE --source HOST [--pool TAG] [--to H]  where can this VM go?
     cpukb record   SRC DST --guest G --outcome O [...]      record a real migration's outcome
 
 The server and the API token come from --server/--token or CPUKB_SERVER/CPUKB_TOKEN.
 Exit status: 0 success (check: safe), 1 check: safe-with-model or risky (baseline: the pool has
 no such export), 2 check: blocked, 3 usage, connection, authentication or validation error.
+preflight: 0 when the named destination (--to), or without --to at least one host, is safe.
 See docs/cli.md.
 """
 
@@ -62,6 +64,7 @@ OUTCOMES = (
     "failed-during",
     "guest-crashed-after",
 )
+VM_FORMATS = ("libvirt", "qemu", "proxmox", "kubevirt", "vmware")
 BASELINE_FORMATS = ("summary", "libvirt", "qemu", "nova", "proxmox", "evc", "json")
 CAPTURE_METHODS = ("auto", "device", "cpuid", "cpuinfo")
 
@@ -710,6 +713,95 @@ def cmd_baseline(args, api_factory) -> int:
     return EXIT_OK
 
 
+def _read_vm(path: str) -> str:
+    """The VM definition from a file, or stdin for '-' (NUL bytes kept: /proc/PID/cmdline)."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    return data.decode("utf-8", "replace")
+
+
+def cmd_preflight(args, api_factory) -> int:
+    body = {"vm": _read_vm(args.file), "source": parse_ref(args.source)}
+    for key in ("format", "hypervisor", "pool", "guest_os"):
+        if getattr(args, key, None):
+            body[key] = getattr(args, key)
+    api = api_factory()
+    _, answer = api.post("/api/vms/preflight", body)
+    if not isinstance(answer, dict) or not isinstance(answer.get("destinations"), list):
+        raise CliError("unexpected answer from the server: no destinations")
+    destinations = answer["destinations"]
+    safe = [d for d in destinations if d.get("verdict") in ("safe", "safe-with-model")]
+    if args.to:
+        named = [d for d in destinations if args.to in (d.get("host"), str(d.get("host_id")))]
+        if not named:
+            raise CliError(f"{args.to} is not among the destinations of this pool")
+        status = VERDICT_EXIT.get(named[0].get("verdict"), EXIT_ERROR)
+        status = EXIT_OK if named[0] in safe else status
+    else:
+        status = EXIT_OK if safe else EXIT_BLOCKED
+    if args.json:
+        print_json(answer)
+        return status
+    vm = answer.get("vm") or {}
+    out(
+        "VM {}({}): guest CPU {} on {}, {}".format(
+            (vm.get("name") + " ") if vm.get("name") else "",
+            vm.get("format"),
+            answer.get("guest_cpu"),
+            answer.get("source"),
+            answer.get("hypervisor"),
+        )
+    )
+    for note in vm.get("notes") or []:
+        out(textwrap.fill(note, width=100, initial_indent="  note: ", subsequent_indent="    "))
+    os_answer = answer.get("guest_os")
+    if isinstance(os_answer, dict):
+        out(
+            textwrap.fill(
+                (os_answer.get("reason") or {}).get("message", ""),
+                width=100,
+                initial_indent="  guest OS: ",
+                subsequent_indent="    ",
+            )
+        )
+    counts = answer.get("counts") or {}
+    out("  " + ", ".join(f"{n} {level}" for level, n in counts.items()))
+    for entry in destinations:
+        if args.to and entry not in named:
+            continue
+        line = "{:<16} {}".format(entry.get("verdict"), entry.get("host"))
+        if entry.get("missing"):
+            line += " (lacks {})".format(", ".join(entry["missing"]))
+        out("  " + line)
+        if entry.get("verdict") not in ("safe", "safe-with-model") or args.to:
+            for reason in entry.get("reasons") or []:
+                if reason.get("severity") != "info":
+                    out(
+                        textwrap.fill(
+                            "[{}] {}".format(reason.get("severity"), reason.get("message")),
+                            width=100,
+                            initial_indent="      ",
+                            subsequent_indent="        ",
+                        )
+                    )
+    widen = answer.get("widen")
+    if isinstance(widen, dict):
+        out(
+            "  widen: {} (guest CPU {}) makes {} more host(s) safe".format(
+                widen.get("action"),
+                widen.get("guest_model") or widen.get("guest_cpu"),
+                widen.get("gained"),
+            )
+        )
+    return status
+
+
 def _print_notes(notes, status: int) -> int:
     """An export's notes and warnings, on stderr so stdout stays the snippet itself."""
     for note in notes or []:
@@ -926,6 +1018,26 @@ def build_parser() -> argparse.ArgumentParser:
         "VMware evc key, or the whole json",
     )
 
+    preflight = commands.add_parser(
+        "preflight",
+        parents=[common],
+        help="where can this VM go?",
+        description="Read a VM's guest CPU from FILE (virsh dumpxml, /proc/PID/cmdline, qm "
+        "config, a KubeVirt VM in YAML or JSON, or a VMware EVC mode key; '-' for stdin) and rank "
+        "every host of the pool (default: the inventory). Exit status: 0 when the --to host, or "
+        "without --to at least one host, is safe; 1 --to is risky; 2 blocked; 3 error.",
+    )
+    preflight.add_argument("file", metavar="FILE", help="the VM definition ('-': stdin)")
+    preflight.add_argument(
+        "--source", required=True, metavar="HOST", help="the VM's host: " + ref_help
+    )
+    preflight.add_argument("--pool", metavar="TAG", help="the pool tag (default: every host)")
+    preflight.add_argument("--to", metavar="HOST", help="the destination you intend (name or id)")
+    preflight.add_argument("--format", choices=VM_FORMATS, help="default: detected")
+    preflight.add_argument("--hypervisor", choices=HYPERVISORS_CHECK, help="default: the VM's")
+    preflight.add_argument("--guest-os", metavar="OS", help="e.g. rhel-10, windows-server-2025")
+    preflight.add_argument("--json", action="store_true", help="print the server's JSON answer")
+
     record = commands.add_parser(
         "record",
         parents=[common],
@@ -987,6 +1099,7 @@ def main(argv=None) -> int:
             "report": cmd_report,
             "check": cmd_check,
             "baseline": cmd_baseline,
+            "preflight": cmd_preflight,
             "record": cmd_record,
         }[args.command]
         status = handler(args, api_factory)
