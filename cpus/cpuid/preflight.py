@@ -30,7 +30,14 @@ SAFE_LEVELS = frozenset({"safe", "safe-with-model"})
 # compat.check (full reasons) runs once per distinct destination class, up to this many.
 MAX_DETAILED_CLASSES = 200
 # Candidate single-feature removals tried for ``widen``.
-MAX_CANDIDATES = 8
+MAX_CANDIDATES = 4
+
+
+# Up to this many destinations each carry their reasons inline; beyond it, only ``classes``
+# (one entry per distinct destination class) does, and each destination names its class.
+INLINE_REASONS = 1000
+# Pools above this size are reduced to one host per class for the baseline (``reduced_pool``).
+EXACT_POOL = 200
 
 
 @dataclass
@@ -39,19 +46,21 @@ class Destination:
     label: str
     verdict: str
     missing_count: int
+    klass: int
     missing: list[str] = field(default_factory=list)
     reasons: list[dict] = field(default_factory=list)
     detailed: bool = True
 
-    def to_dict(self) -> dict:
-        return {
+    def to_dict(self, inline: bool = True) -> dict:
+        entry = {
             "host": self.label,
             "verdict": self.verdict,
             "missing_count": self.missing_count,
-            "missing": self.missing,
-            "reasons": self.reasons,
-            "detailed": self.detailed,
+            "class": self.klass,
         }
+        if inline:
+            entry.update(missing=self.missing, reasons=self.reasons, detailed=self.detailed)
+        return entry
 
 
 @dataclass
@@ -62,6 +71,7 @@ class Preflight:
     destinations: list[Destination]
     widen: dict | None
     guest_os: dict | None = None
+    classes: list[dict] = field(default_factory=list)
 
     @property
     def counts(self) -> dict:
@@ -73,6 +83,7 @@ class Preflight:
         return [d.label for d in self.destinations if d.verdict in SAFE_LEVELS]
 
     def to_dict(self) -> dict:
+        inline = len(self.destinations) <= INLINE_REASONS
         return {
             "guest_cpu": self.guest_cpu,
             "hypervisor": self.hypervisor,
@@ -80,24 +91,64 @@ class Preflight:
             "counts": self.counts,
             "guest_os": self.guest_os,
             "widen": self.widen,
-            "destinations": [d.to_dict() for d in self.destinations],
+            "reasons_inline": inline,
+            "classes": self.classes,
+            "destinations": [d.to_dict(inline) for d in self.destinations],
         }
+
+
+@dataclass
+class _Classes:
+    """The distinct host classes of [source, *destinations] (matrix.classes_of), computed once."""
+
+    representatives: list[HostView]
+    members: np.ndarray
+
+    @classmethod
+    def of(cls, views: Sequence[HostView]) -> _Classes:
+        return cls(*matrix.classes_of(views))
+
+
+def reduced_pool(views: Sequence[HostView], classes: _Classes | None = None) -> list[HostView]:
+    """A small pool with the same baseline *guest* as ``views``: one host per class, plus copies
+    so that the vendors keep their order by host count (the fitted model pins the majority
+    vendor; ``baseline._majority``).  What a guest CPU resolves to reads only the common
+    features, the address width, the fitted models and the EVC modes of the pool
+    (``policies.*.resolve``), none of which depends on how many hosts share a class; only the
+    baseline's notes (host labels) and host count differ.  Small pools are returned as given."""
+    if len(views) <= EXACT_POOL:
+        return list(views)
+    classes = classes or _Classes.of(views)
+    representatives = classes.representatives
+    hosts_per_vendor = Counter(view.identity.vendor for view in views)
+    classes_per_vendor = Counter(view.identity.vendor for view in representatives)
+    floor = max(classes_per_vendor.values())
+    ranks = sorted(set(hosts_per_vendor.values()))
+    pool = list(representatives)
+    for vendor, count in hosts_per_vendor.items():
+        first = next(view for view in representatives if view.identity.vendor == vendor)
+        target = floor + ranks.index(count)
+        pool += [first] * (target - classes_per_vendor[vendor])
+    return pool
 
 
 def row(
     guest: GuestCpu,
-    views: Sequence[HostView],
+    classes: _Classes,
     hypervisor: str,
     pool_result: pool_baseline.Baseline | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Levels and missing counts of views[0] (the source) against every view: one matrix row
-    over the distinct host classes.  Returns (levels, missing, class of each view)."""
-    representatives, members = matrix.classes_of(views)
-    source_class = int(members[0])
+) -> tuple[np.ndarray, np.ndarray]:
+    """Levels and missing counts of the source (view 0) against every view: one matrix row over
+    the distinct host classes, expanded to the views."""
+    source_class = int(classes.members[0])
     levels, missing = matrix.class_matrix(
-        representatives, guest, hypervisor, pool_result, rows=(source_class, source_class + 1)
+        classes.representatives,
+        guest,
+        hypervisor,
+        pool_result,
+        rows=(source_class, source_class + 1),
     )
-    return levels[0][members], missing[0][members], members
+    return levels[0][classes.members], missing[0][classes.members]
 
 
 def run(
@@ -120,57 +171,87 @@ def run(
     release = guest_os.get(guest_os_key) if guest_os_key else None
     source_view = host_view(source)
     views = [source_view, *(host_view(d) for d in destinations)]
-    pool_views = views if pool is None else [host_view(p) for p in pool]
+    classes = _Classes.of(views)
+    if pool is None:
+        pool_views = reduced_pool(views, classes)
+    else:
+        pool_views = reduced_pool([host_view(p) for p in pool])
     pool_result = pool_baseline.compute(pool_views) if guest.mode == BASELINE else None
-    levels, missing, members = row(guest, views, hypervisor, pool_result)
-    names = (
-        list(labels) if labels is not None else [v.label or str(i) for i, v in enumerate(views[1:])]
-    )
-    resolved = compat.resolve_guest(guest, source_view, hypervisor, pool_result)
+    levels, missing = row(guest, classes, hypervisor, pool_result)
+    names = list(labels) if labels is not None else []
+    names = names or [v.label or str(i) for i, v in enumerate(views[1:])]
     os_block = None
     os_answer = None
     if release is not None:
-        os_reasons = guest_os.reasons(resolved.feature_mask, release)
+        resolved = compat.resolve_guest(guest, source_view, hypervisor, pool_result)
+        os_reason = guest_os.reasons(resolved.feature_mask, release)[0]
         os_answer = {
             "id": release.id,
             "name": release.name,
-            "boots": os_reasons[0].severity != "blocker",
-            "reason": os_reasons[0].to_dict(),
+            "boots": os_reason.severity != "blocker",
+            "reason": os_reason.to_dict(),
         }
-        if os_reasons[0].severity == "blocker":
-            os_block = os_reasons[0]
-    detailed: dict[int, compat.Verdict] = {}
+        if os_reason.severity == "blocker":
+            os_block = os_reason
+    # Full reasons: compat.check once per distinct destination class.
+    detail: dict[int, tuple[compat.Verdict, list[str], list[dict]]] = {}
+    class_ids: dict[int, int] = {}
+    class_list: list[dict] = []
+    members = classes.members
+    for position in range(1, len(views)):
+        klass = int(members[position])
+        if klass in class_ids or len(detail) >= MAX_DETAILED_CLASSES:
+            continue
+        verdict = compat.check(
+            source_view,
+            views[position],
+            guest,
+            hypervisor,
+            pool=pool_views if guest.mode == BASELINE else None,
+            vocabulary=vocabulary,
+            suggest=False,
+        )
+        reasons = [r.to_dict() for r in verdict.reasons]
+        if os_block is not None:
+            reasons.insert(0, os_block.to_dict())
+        detail[klass] = (verdict, verdict.missing, reasons)
+        class_ids[klass] = len(class_list)
+        class_list.append(
+            {
+                "verdict": "blocked" if os_block is not None else verdict.verdict,
+                "missing": verdict.missing,
+                "reasons": reasons,
+            }
+        )
     destinations_out = []
     for position in range(1, len(views)):
         klass = int(members[position])
-        verdict = LEVELS[int(levels[position])]
-        entry = Destination(position - 1, names[position - 1], verdict, int(missing[position]))
-        if klass not in detailed and len(detailed) < MAX_DETAILED_CLASSES:
-            detailed[klass] = compat.check(
-                source_view,
-                views[position],
-                guest,
-                hypervisor,
-                pool=pool_views if guest.mode == BASELINE else None,
-                vocabulary=vocabulary,
-                suggest=False,
-            )
-        full = detailed.get(klass)
-        if full is not None:
-            entry.missing = full.missing
-            entry.reasons = [r.to_dict() for r in full.reasons]
+        verdict = "blocked" if os_block is not None else LEVELS[int(levels[position])]
+        found = detail.get(klass)
+        entry = Destination(
+            position - 1,
+            names[position - 1],
+            verdict,
+            int(missing[position]),
+            class_ids.get(klass, -1),
+        )
+        if found is not None:
+            entry.missing, entry.reasons = found[1], found[2]
         else:
             entry.detailed = False
-        if os_block is not None:
-            entry.verdict = "blocked"
-            entry.reasons.insert(0, os_block.to_dict())
         destinations_out.append(entry)
     destinations_out.sort(key=lambda d: (RANK[d.verdict], d.missing_count, d.label))
     suggestion = None
     if widen and os_block is None:
-        suggestion = _widen(guest, views, hypervisor, pool_views, levels, detailed, members)
+        suggestion = _widen(guest, classes, hypervisor, pool_views, levels, detail)
     return Preflight(
-        guest.spec, hypervisor, source_view.label, destinations_out, suggestion, os_answer
+        guest.spec,
+        hypervisor,
+        source_view.label,
+        destinations_out,
+        suggestion,
+        os_answer,
+        class_list,
     )
 
 
@@ -178,17 +259,19 @@ def _safe_count(levels: np.ndarray) -> int:
     return int(np.count_nonzero(levels[1:] <= RANK["safe-with-model"]))
 
 
-def _widen(guest, views, hypervisor, pool_views, levels, detailed, members) -> dict | None:
+def _widen(guest, classes, hypervisor, pool_views, levels, detail) -> dict | None:
     """The one guest CPU change that makes the most further destinations safe, or None."""
     now = _safe_count(levels)
-    if now == len(views) - 1:
+    if now == len(classes.members) - 1:
         return None
     frequency: Counter = Counter()
-    for position in range(1, len(views)):
-        if levels[position] == RANK["blocked"]:
-            verdict = detailed.get(int(members[position]))
-            if verdict is not None:
-                frequency.update(verdict.missing)
+    members = classes.members
+    blocked = np.flatnonzero(levels[1:] == RANK["blocked"]) + 1
+    per_class = Counter(int(k) for k in members[blocked])
+    for klass, count in per_class.items():
+        if klass in detail:
+            for feature_name in detail[klass][1]:
+                frequency[feature_name] += count
     candidates = []
     for feature_name, _ in frequency.most_common(MAX_CANDIDATES):
         candidates.append((f"{guest.spec},-{feature_name}", f"remove {feature_name}"))
@@ -201,13 +284,13 @@ def _widen(guest, views, hypervisor, pool_views, levels, detailed, members) -> d
         except compat.GuestCpuError:
             continue
         pool_result = pool_baseline.compute(pool_views) if candidate.mode == BASELINE else None
-        new_levels, _, _ = row(candidate, views, hypervisor, pool_result)
+        new_levels, _ = row(candidate, classes, hypervisor, pool_result)
         gained = _safe_count(new_levels) - now
         if gained > 0 and (best is None or gained > best["gained"]):
             guest_model = None
             if pool_result is not None:
                 guest_model = compat.resolve_guest(
-                    candidate, views[0], hypervisor, pool_result
+                    candidate, classes.representatives[int(members[0])], hypervisor, pool_result
                 ).model_spec
             best = {
                 "guest_cpu": spec,

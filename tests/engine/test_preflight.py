@@ -107,3 +107,26 @@ def test_pool_runs_which_guest_oses(demo, hosts):
     assert runs["rhel-10"] is False and runs["rhel-9"] is False and runs["rhel-8"] is True
     sapphire = host_view(hosts["aida64_XeonW9-3475X_SapphireRapids_libcpuid.txt"])
     assert all(e["runs"] for e in guest_os.runnable(sapphire.feature_mask))
+
+
+def test_a_large_pool_is_reduced_without_changing_the_baseline_guest(real_hosts):
+    # 1,200 hosts: many more AMD than Intel copies, so the majority vendor is what counts.
+    amd = [h for h in real_hosts if h.vendor == "AuthenticAMD"]
+    intel = [h for h in real_hosts if h.vendor == "GenuineIntel"]
+    pool = [amd[i % len(amd)] for i in range(800)] + [intel[i % len(intel)] for i in range(400)]
+    reduced = preflight.reduced_pool(pool)
+    assert len(reduced) < 100
+    full, small = baseline.compute(pool), baseline.compute(reduced)
+    assert full.majority_vendor == small.majority_vendor == "AuthenticAMD"
+    assert (full.feature_mask, full.qemu_spec, full.evc_modes, full.guest_phys_bits) == (
+        small.feature_mask,
+        small.qemu_spec,
+        small.evc_modes,
+        small.guest_phys_bits,
+    )
+    answer = preflight.run("baseline", pool[0], pool, "kvm", widen=False)
+    assert answer.to_dict()["reasons_inline"] is False
+    for entry in answer.destinations[:: len(pool) // 40]:
+        pair = compat.check(pool[0], pool[entry.index], "baseline", "kvm", pool=pool)
+        assert entry.verdict == pair.verdict
+        assert answer.classes[entry.klass]["reasons"] == [r.to_dict() for r in pair.reasons]
