@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cpus import matrix_runs, selectors
-from cpus.cpuid import baseline, compat, export
+from cpus.cpuid import baseline, compat, export, guest_os
 from cpus.models import Host, MatrixRun, PoolTag
 from kbsite.resilience import error_response
 
@@ -72,6 +72,7 @@ def pool(request: HttpRequest) -> HttpResponse:
             baseline=record,
             exports=export_snippets(pool_baseline),
             what_if=_what_if(request, hosts, pool_baseline),
+            guest_oses=guest_os.runnable(pool_baseline.feature_mask),
         )
     return render(request, "cpus/compat_pool.html", context)
 

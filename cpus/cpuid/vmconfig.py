@@ -103,6 +103,7 @@ class VmConfigError(ValueError):
 
     def __init__(self, message: str, issues: list[Issue] | None = None):
         self.issues = list(issues or [])
+        self.summary = message
         detail = "; ".join(str(issue) for issue in self.issues)
         super().__init__(f"{message}: {detail}" if detail else message)
 
