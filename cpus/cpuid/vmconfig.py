@@ -274,9 +274,15 @@ def _xml_tree(text: str) -> _Node:
 
 
 def _libvirt_model(name: str) -> str | None:
-    """The QEMU model a libvirt model name runs (libvirt passes its name to ``-cpu``)."""
+    """The guest CPU spec of a libvirt model name: ``libvirt:Name`` when libvirt 9.0's cpu_map
+    has it (libvirt checks the hosts against its own definition and the engine does the same:
+    policies/kvm.py), else the QEMU model libvirt passes to ``-cpu``; None when neither has
+    it."""
+    model = guest_models.find(f"libvirt:{name}")
+    if model is not None:
+        return f"libvirt:{name}"
     model = guest_models.find(name)
-    if model is None or model.source not in ("qemu", "libvirt"):
+    if model is None or model.source != "qemu":
         return None
     return name
 
@@ -341,10 +347,9 @@ def parse_libvirt(text: str) -> VmCpu:
             builder.issue(cpu.line, "<cpu mode='custom'>", "no <model> element")
         else:
             name_text = model.text.strip()
-            if _libvirt_model(name_text) is None:
+            builder.model = _libvirt_model(name_text)
+            if builder.model is None:
                 builder.issue(model.line, f"<model>{name_text}", "unknown CPU model")
-            else:
-                builder.model = name_text
             vendor_id = model.attrs.get("vendor_id")
             if vendor_id:
                 builder.options.append(f"vendor={vendor_id}")
@@ -644,10 +649,10 @@ def parse_kubevirt(text: str) -> VmCpu:
         )
     elif model.value in ("host-passthrough", "host-model"):
         builder.model = model.value
-    elif _libvirt_model(str(model.value)) is None:
-        builder.issue(_line(model), f"model: {model.value}", "unknown CPU model")
     else:
-        builder.model = model.value
+        builder.model = _libvirt_model(str(model.value))
+        if builder.model is None:
+            builder.issue(_line(model), f"model: {model.value}", "unknown CPU model")
     features = _get(cpu, "features")
     for item in features.value if isinstance(features, yaml.SequenceNode) else []:
         feature_name = _get(item, "name")

@@ -31,7 +31,10 @@ def test_preflight_over_the_seeded_inventory_equals_the_pair_checks(seed_hosts):
     answer = _preflight(vm=vm, source={"host": "xeon-gold-6154-skylake"})
     assert answer.status_code == 200, answer.json()
     body = answer.json()
-    assert body["vm"]["format"] == "kubevirt" and body["guest_cpu"] == "Haswell-noTSX,-invtsc,+pcid"
+    assert (
+        body["vm"]["format"] == "kubevirt"
+        and body["guest_cpu"] == "libvirt:Haswell-noTSX,-invtsc,+pcid"
+    )
     names = [entry["host"] for entry in body["destinations"]]
     # Every host with a report but the source itself.
     assert len(names) == len(seed_hosts) - 1 and "xeon-gold-6154-skylake" not in names

@@ -23,7 +23,7 @@ def test_running_host_model_domain_reads_the_expanded_model():
     vm = vmconfig.parse(read("running-host-model.xml"))
     assert vm.format == "libvirt" and vm.hypervisor == "kvm" and vm.name == "web01"
     guest = parse_guest_cpu(vm.guest_cpu)
-    assert guest.model.display_name in ("Skylake-Client-IBRS", "Skylake-Client-v2")
+    assert guest.model.source == "libvirt" and guest.model.name == "Skylake-Client-IBRS"
     parts = vm.guest_cpu.split(",")
     assert "-mpx" in parts and "+xsaves" in parts and "+md_clear" in parts
     # The hypervisor bit is KVM's own, not the host's: noted, not compared.
@@ -141,7 +141,7 @@ def test_proxmox_custom_model_and_second_cpu_are_issues_with_lines():
 def test_kubevirt_virtual_machine_yaml():
     vm = vmconfig.parse(read("vm.yaml"))
     assert vm.format == "kubevirt" and vm.name == "fedora-vm"
-    assert vm.guest_cpu == "Haswell-noTSX,-invtsc,+pcid"
+    assert vm.guest_cpu == "libvirt:Haswell-noTSX,-invtsc,+pcid"
 
 
 def test_kubevirt_vmi_json_issues_with_lines():
