@@ -5,7 +5,7 @@ One file, Python 3.8 or newer, standard library only: copy it to a hypervisor ho
 
     cpukb report   [--name NAME] [--dry-run] [--json]       capture this host's CPU and upload it
     cpukb check    SRC DST [--guest G] [--hypervisor H]     can a VM live-migrate from SRC to DST?
-    cpukb baseline HOST ... [--format FORMAT]                the CPU every host of a pool can run
+    cpukb baseline HOST ... | --tag TAG [--format FORMAT]    the CPU every host of a pool can run
     cpukb preflight FILE --source HOST [--pool TAG] [--to H]  where can this VM go?
     cpukb record   SRC DST --guest G --outcome O [...]      record a real migration's outcome
 
@@ -65,7 +65,18 @@ OUTCOMES = (
     "guest-crashed-after",
 )
 VM_FORMATS = ("libvirt", "qemu", "proxmox", "kubevirt", "vmware")
-BASELINE_FORMATS = ("summary", "libvirt", "qemu", "nova", "proxmox", "evc", "json")
+BASELINE_FORMATS = (
+    "summary",
+    "libvirt",
+    "qemu",
+    "nova",
+    "proxmox",
+    "proxmox-vm",
+    "kubevirt",
+    "vsphere",
+    "evc",
+    "json",
+)
 CAPTURE_METHODS = ("auto", "device", "cpuid", "cpuinfo")
 
 
@@ -625,7 +636,11 @@ def cmd_check(args, api_factory) -> int:
 
 
 def cmd_baseline(args, api_factory) -> int:
-    body = {"hosts": [parse_ref(host) for host in args.hosts]}
+    if bool(args.hosts) == bool(args.tag):
+        raise CliError("give the pool as HOST arguments or as --tag TAG (one of them)")
+    body = {"tag": args.tag} if args.tag else {"hosts": [parse_ref(h) for h in args.hosts]}
+    if args.guest_os:
+        body["guest_os"] = args.guest_os
     api = api_factory()
     _, pool = api.post("/api/pools/baseline", body)
     if not isinstance(pool, dict):
@@ -636,6 +651,38 @@ def cmd_baseline(args, api_factory) -> int:
         print_json(pool)
         return EXIT_OK
     notes = exports.get("notes") or {}
+    orchestrators = exports.get("orchestrators") or {}
+    os_check = pool.get("guest_os_check")
+    if isinstance(os_check, dict) and os_check.get("message"):
+        err(textwrap.fill(os_check["message"], width=100, initial_indent="guest OS: "))
+    if fmt == "kubevirt":
+        kubevirt = orchestrators.get("kubevirt") or {}
+        status = _print_export(kubevirt.get("yaml"), "a KubeVirt CPU")
+        labels = kubevirt.get("node_labels") or {}
+        if status == EXIT_OK and labels:
+            out("# node labels every node of the pool must carry (KubeVirt node-labeller):")
+            for label, value in labels.items():
+                out(f"#   {label}={value}")
+        return _print_notes(kubevirt.get("notes"), status)
+    if fmt == "proxmox-vm":
+        proxmox_vm = orchestrators.get("proxmox") or {}
+        status = _print_export(proxmox_vm.get("cpu_line"), "a Proxmox cpu: line")
+        if status == EXIT_OK and proxmox_vm.get("custom_model"):
+            out("# /etc/pve/virtual-guest/cpu-models.conf:")
+            sys.stdout.write(proxmox_vm["custom_model"])
+        return _print_notes(proxmox_vm.get("notes"), status)
+    if fmt == "vsphere":
+        vsphere = orchestrators.get("vsphere") or {}
+        modes = {k: v for k, v in (vsphere.get("modes") or {}).items() if v}
+        if not modes:
+            err("no VMware EVC mode fits this pool")
+            return EXIT_CAUTION
+        for vendor, mode in sorted(modes.items()):
+            out(f"# {vendor}: {mode.get('key')} ({mode.get('vcenter_name')})")
+            for key in ("cluster_powercli", "vm_powercli", "cluster_govc_read", "vm_govc_read"):
+                if mode.get(key):
+                    out(mode[key])
+        return _print_notes(vsphere.get("notes"), EXIT_OK)
     if fmt == "libvirt":
         status = _print_export(exports.get("libvirt_xml"), "a libvirt CPU definition")
         return _print_notes(notes.get("libvirt_xml"), status)
@@ -646,8 +693,12 @@ def cmd_baseline(args, api_factory) -> int:
         status = _print_export(exports.get("proxmox"), "a Proxmox CPU model")
         return _print_notes(notes.get("proxmox"), status)
     if fmt == "nova":
-        nova = exports.get("nova") or {}
+        nova = orchestrators.get("nova") or exports.get("nova") or {}
         status = _print_export(nova.get("config"), "a Nova configuration", nova.get("lost"))
+        specs = nova.get("flavor_extra_specs") or {}
+        if status == EXIT_OK and specs:
+            out("# flavor extra specs for the features the workload needs (os-traits):")
+            out("#   " + (nova.get("flavor_command") or ""))
         if status == EXIT_OK:
             for lost in nova.get("lost") or []:
                 out(
@@ -709,7 +760,14 @@ def cmd_baseline(args, api_factory) -> int:
         out(f"  {'address bits:':<14} {pool.get('phys_bits')}")
     for note in pool.get("notes") or []:
         out(textwrap.fill(note, width=100, initial_indent="  note: ", subsequent_indent="        "))
-    out("Exports: --format libvirt | qemu | nova | proxmox | evc | json")
+    for entry in pool.get("guest_os") or []:
+        if isinstance(entry, dict):
+            state = "boots" if entry.get("runs") else "will not boot"
+            out(f"  {'guest OS:':<14} {entry.get('name')}: {state}")
+    out(
+        "Exports: --format libvirt | qemu | nova | proxmox | proxmox-vm | kubevirt | vsphere | "
+        "evc | json"
+    )
     return EXIT_OK
 
 
@@ -1009,13 +1067,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the CPU model every host of a pool can run",
         description="The pool baseline of the hosts, in one tool's vocabulary.",
     )
-    baseline.add_argument("hosts", metavar="HOST", nargs="+", help=ref_help)
+    baseline.add_argument("hosts", metavar="HOST", nargs="*", help=ref_help)
+    baseline.add_argument("--tag", metavar="TAG", help="every host with this pool tag")
+    baseline.add_argument("--guest-os", metavar="OS", help="does this guest OS boot on it?")
     baseline.add_argument(
         "--format",
         choices=BASELINE_FORMATS,
         default="summary",
-        help="summary (default), libvirt XML, qemu -cpu, nova.conf, proxmox cpu-models.conf, "
-        "VMware evc key, or the whole json",
+        help="summary (default), libvirt XML, qemu -cpu, nova.conf (ordered cpu_models and "
+        "flavor traits), proxmox cpu-models.conf, proxmox-vm (the VM's cpu: line), kubevirt "
+        "(spec.domain.cpu and node labels), vsphere (EVC keys and commands), VMware evc key, "
+        "or the whole json",
     )
 
     preflight = commands.add_parser(

@@ -81,3 +81,36 @@ def test_preflight_none_safe_is_exit_2_and_reads_stdin(run_cli, kb):
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "blocked" in done.stdout and "shanghai-2378" in done.stdout
+
+
+@LIVE
+@pytest.mark.subprocess
+def test_baseline_by_tag_for_each_orchestrator(run_cli, kb):
+    import configparser
+
+    import yaml
+
+    _tag(kb, "amd", "barcelona-2344", "shanghai-2378")
+    env = kb.env(token=False)
+    pool = json.loads(run_cli("baseline", "--tag", "amd", "--format", "json", env=env).stdout)
+    assert pool["vendors"] == {"AuthenticAMD": 2}
+    kubevirt = run_cli("baseline", "--tag", "amd", "--format", "kubevirt", env=env)
+    assert kubevirt.returncode == 0, kubevirt.stderr
+    document = yaml.safe_load(kubevirt.stdout)
+    assert document["spec"]["domain"]["cpu"]["model"] == pool["libvirt_model"]["name"]
+    assert f"cpu-model.node.kubevirt.io/{pool['libvirt_model']['name']}=true" in kubevirt.stdout
+    nova = run_cli("baseline", "--tag", "amd", "--format", "nova", env=env)
+    ini = configparser.ConfigParser()
+    ini.read_string(nova.stdout)
+    assert ini["libvirt"]["cpu_models"].split(", ")[-1] == pool["libvirt_model"]["name"]
+    assert "--property trait:HW_CPU_X86_SSE2=required" in nova.stdout
+    proxmox = run_cli("baseline", "--tag", "amd", "--format", "proxmox-vm", env=env)
+    assert proxmox.returncode == 0 and proxmox.stdout.startswith("cpu: ")
+    vsphere = run_cli("baseline", "--tag", "amd", "--format", "vsphere", env=env)
+    key = pool["evc_modes"]["amd"]
+    assert vsphere.returncode == 0 and f"Set-Cluster -EVCMode '{key}'" in vsphere.stdout
+    rhel10 = run_cli("baseline", "--tag", "amd", "--guest-os", "rhel-10", env=env)
+    assert "RHEL 10 will not boot" in rhel10.stderr
+    assert "RHEL 10: will not boot" in rhel10.stdout
+    both = run_cli("baseline", "barcelona-2344", "--tag", "amd", env=env)
+    assert both.returncode == 3 and "one of them" in both.stderr
