@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -17,8 +18,19 @@ from cpus.models import Host
 MAX_DESTINATIONS = 20_000
 
 
+class VmText(serializers.CharField):
+    """The VM definition: NUL bytes are allowed (``/proc/PID/cmdline`` separates arguments with
+    them); the text is parsed, never stored."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
 class PreflightInput(serializers.Serializer):
-    vm = serializers.CharField(
+    vm = VmText(
         max_length=vmconfig.MAX_BYTES,
         trim_whitespace=False,
         help_text="The VM definition: virsh dumpxml, a QEMU command line, qm config, a KubeVirt "

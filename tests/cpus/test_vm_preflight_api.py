@@ -81,3 +81,13 @@ def test_preflight_errors(seed_hosts):
     assert _preflight(vm="intel-penryn", source=source, pool="no-such-tag").status_code == 400
     answer = _preflight(vm="intel-penryn", source=source, format="vmware", pool="demo-2008")
     assert answer.status_code == 200 and answer.json()["hypervisor"] == "vmware"
+
+
+def test_a_nul_separated_command_line_is_accepted(seed_hosts):
+    cmdline = "\0".join(
+        ["/usr/bin/qemu-system-x86_64", "-accel", "kvm", "-cpu", "Penryn,+popcnt", "-m", "2048"]
+    )
+    answer = _preflight(vm=cmdline + "\0", source={"host": "xeon-e5462-harpertown"})
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["vm"]["format"] == "qemu"
+    assert answer.json()["guest_cpu"] == "Penryn,+popcnt"
