@@ -43,3 +43,21 @@ def test_the_pool_page_lists_the_guest_oses_its_baseline_runs(client, seed_hosts
     # The 2008 pool lacks x86-64-v3 (and even v2: no sse4_2 on Harpertown).
     assert "will not boot</span> RHEL 10: lacks" in text
     assert "boots</span> RHEL 8" in text
+
+
+def test_the_pool_page_plans_hosts_you_do_not_own_and_lists_standardisation(client, seed_hosts):
+    genoa = Host.objects.get(name="epyc-9124-genoa").current_report.cpu_model
+    page = client.get("/compat/", {"tag": "demo-2008", "plan": genoa.pk, "count": 4})
+    assert page.status_code == 200
+    what_if = page.context["what_if"]
+    assert what_if["planned"].startswith("4 × ")
+    real = client.get(
+        "/compat/", {"tag": "demo-2008", "add": Host.objects.get(name="epyc-9124-genoa").pk}
+    ).context["what_if"]
+    assert (what_if["gained"], what_if["lost"], what_if["qemu_model"]) == (
+        real["gained"],
+        real["lost"],
+        real["qemu_model"],
+    )
+    text = page.content.decode()
+    assert "Standardisation choices" in text and "(the baseline)" in text
