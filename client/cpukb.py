@@ -6,7 +6,7 @@ One file, Python 3.8 or newer, standard library only: copy it to a hypervisor ho
     cpukb report   [--name NAME] [--dry-run] [--json]       capture this host's CPU and upload it
     cpukb check    SRC DST [--guest G] [--hypervisor H]     can a VM live-migrate from SRC to DST?
     cpukb baseline HOST ... | --tag TAG [--format FORMAT]    the CPU every host of a pool can run
-    cpukb preflight FILE --source HOST [--pool TAG] [--to H]  where can this VM go?
+    cpukb preflight FILE [--source HOST] [--pool TAG] [--to H] where can this VM go?
     cpukb record   SRC DST --guest G --outcome O [...]      record a real migration's outcome
 
 The server and the API token come from --server/--token or CPUKB_SERVER/CPUKB_TOKEN.
@@ -785,7 +785,9 @@ def _read_vm(path: str) -> str:
 
 
 def cmd_preflight(args, api_factory) -> int:
-    body = {"vm": _read_vm(args.file), "source": parse_ref(args.source)}
+    body = {"vm": _read_vm(args.file)}
+    if args.source:
+        body["source"] = parse_ref(args.source)
     for key in ("format", "hypervisor", "pool", "guest_os"):
         if getattr(args, key, None):
             body[key] = getattr(args, key)
@@ -812,7 +814,7 @@ def cmd_preflight(args, api_factory) -> int:
             (vm.get("name") + " ") if vm.get("name") else "",
             vm.get("format"),
             answer.get("guest_cpu"),
-            answer.get("source"),
+            answer.get("source") or "(no source: where it could start)",
             answer.get("hypervisor"),
         )
     )
@@ -1091,7 +1093,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preflight.add_argument("file", metavar="FILE", help="the VM definition ('-': stdin)")
     preflight.add_argument(
-        "--source", required=True, metavar="HOST", help="the VM's host: " + ref_help
+        "--source",
+        metavar="HOST",
+        help="the VM's current host: " + ref_help + " (without it, named models only: where "
+        "the VM could start)",
     )
     preflight.add_argument("--pool", metavar="TAG", help="the pool tag (default: every host)")
     preflight.add_argument("--to", metavar="HOST", help="the destination you intend (name or id)")

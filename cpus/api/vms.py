@@ -45,7 +45,11 @@ class PreflightInput(serializers.Serializer):
         help_text="Default: the VM's own (kvm for libvirt, QEMU, Proxmox and KubeVirt; vmware "
         "for an EVC mode).",
     )
-    source = RefField(help_text=f"The VM's current host: {REF_HELP}")
+    source = RefField(
+        required=False,
+        help_text=f"The VM's current host: {REF_HELP}. Without it (named guest CPU models "
+        "only), each destination is asked whether the VM could start and run there.",
+    )
     hosts = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
@@ -136,19 +140,30 @@ def vm_preflight(request):
     if not hosts:
         return _error("no destination host with a report in this selection", field="pool")
     try:
-        (source,) = host_views([("source", fields["source"])], request.user)
         by_id = selectors.host_views_by_ref([pk for pk, _ in hosts])
-        source_ref = fields["source"].get("host")
-        chosen = [(pk, name) for pk, name in hosts if source_ref not in (pk, name)]
-        answer = preflight.run(
-            vm.guest_cpu,
-            source,
-            [by_id[pk] for pk, _ in chosen],
-            hypervisor,
-            labels=[name for _, name in chosen],
-            guest_os_key=fields.get("guest_os"),
-            vocabulary=_vocabulary(fields["names"]),
-        )
+        if "source" not in fields:
+            chosen = hosts
+            answer = preflight.run_without_source(
+                vm.guest_cpu,
+                [by_id[pk] for pk, _ in chosen],
+                hypervisor,
+                labels=[name for _, name in chosen],
+                guest_os_key=fields.get("guest_os"),
+                vocabulary=_vocabulary(fields["names"]),
+            )
+        else:
+            (source,) = host_views([("source", fields["source"])], request.user)
+            source_ref = fields["source"].get("host")
+            chosen = [(pk, name) for pk, name in hosts if source_ref not in (pk, name)]
+            answer = preflight.run(
+                vm.guest_cpu,
+                source,
+                [by_id[pk] for pk, _ in chosen],
+                hypervisor,
+                labels=[name for _, name in chosen],
+                guest_os_key=fields.get("guest_os"),
+                vocabulary=_vocabulary(fields["names"]),
+            )
     except DumpParseError as error:
         return _error(error.reason, line=error.line)
     except services.HostRefError as error:

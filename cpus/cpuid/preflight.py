@@ -151,6 +151,85 @@ def row(
     return levels[0][classes.members], missing[0][classes.members]
 
 
+# Without a source, each destination class gets its own compat.check: at most this many.
+MAX_CLASSES_WITHOUT_SOURCE = 2000
+
+
+def run_without_source(
+    guest_cpu: str | GuestCpu,
+    destinations: Sequence[HostView | DecodedDump],
+    hypervisor: str = "kvm",
+    *,
+    labels: Sequence[str] | None = None,
+    guest_os_key: str | None = None,
+    vocabulary: str = "canonical",
+) -> Preflight:
+    """Where a VM with a *named* guest CPU (a model, an EVC mode, x86-64-vN) could start and
+    run: each destination D as ``compat.check(D, D)``.  Without a source the answer cannot say
+    whether a running VM can move (host-passthrough and host-model take the source's CPU), so
+    those modes are refused."""
+    guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
+    if guest.mode not in (compat.MODEL,):
+        raise ValueError(
+            f"a {guest.mode} guest CPU depends on the VM's current host: give the source host"
+        )
+    release = guest_os.get(guest_os_key) if guest_os_key else None
+    views = [host_view(d) for d in destinations]
+    if not views:
+        raise ValueError("no destination host")
+    classes = _Classes.of(views)
+    if len(classes.representatives) > MAX_CLASSES_WITHOUT_SOURCE:
+        raise ValueError(
+            f"more than {MAX_CLASSES_WITHOUT_SOURCE} distinct CPUs without a source host: give "
+            "the source"
+        )
+    names = list(labels) if labels else [v.label or str(i) for i, v in enumerate(views)]
+    os_reason = None
+    if release is not None:
+        resolved = compat.resolve_guest(guest, views[0], hypervisor)
+        os_reason = guest_os.reasons(resolved.feature_mask, release)[0]
+    class_list = []
+    for representative in classes.representatives:
+        verdict = compat.check(
+            representative,
+            representative,
+            guest,
+            hypervisor,
+            vocabulary=vocabulary,
+            suggest=False,
+        )
+        reasons = [r.to_dict() for r in verdict.reasons]
+        level = verdict.verdict
+        if os_reason is not None and os_reason.severity == "blocker":
+            reasons.insert(0, os_reason.to_dict())
+            level = "blocked"
+        class_list.append({"verdict": level, "missing": verdict.missing, "reasons": reasons})
+    out = []
+    for index, klass in enumerate(classes.members.tolist()):
+        entry = class_list[klass]
+        out.append(
+            Destination(
+                index,
+                names[index],
+                entry["verdict"],
+                len(entry["missing"]),
+                klass,
+                entry["missing"],
+                entry["reasons"],
+            )
+        )
+    out.sort(key=lambda d: (RANK[d.verdict], d.label))
+    os_answer = None
+    if os_reason is not None:
+        os_answer = {
+            "id": release.id,
+            "name": release.name,
+            "boots": os_reason.severity != "blocker",
+            "reason": os_reason.to_dict(),
+        }
+    return Preflight(guest.spec, hypervisor, "", out, None, os_answer, class_list)
+
+
 def run(
     guest_cpu: str | GuestCpu,
     source: HostView | DecodedDump,

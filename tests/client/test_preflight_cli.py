@@ -35,7 +35,7 @@ def test_preflight_exit_status_and_listing(run_cli, kb, tmp_path):
     args = ("preflight", str(vm), "--source", "barcelona-2344", "--pool", "amd")
     done = run_cli(*args, env=kb.env(token=False))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "VM k8-guest (kubevirt): guest CPU Opteron_G2 on barcelona-2344" in done.stdout
+    assert "VM k8-guest (kubevirt): guest CPU libvirt:Opteron_G2 on barcelona-2344" in done.stdout
     answer = json.loads(run_cli(*args, "--json", env=kb.env(token=False)).stdout)
     verdicts = {entry["host"]: entry["verdict"] for entry in answer["destinations"]}
     assert set(verdicts) == {"opteron-248", "barcelona-2347", "shanghai-2378"}
@@ -45,7 +45,7 @@ def test_preflight_exit_status_and_listing(run_cli, kb, tmp_path):
             "barcelona-2344",
             host,
             "--guest",
-            "Opteron_G2",
+            answer["guest_cpu"],
             "--json",
             env=kb.env(token=False),
         )

@@ -91,3 +91,13 @@ def test_a_nul_separated_command_line_is_accepted(seed_hosts):
     assert answer.status_code == 200, answer.json()
     assert answer.json()["vm"]["format"] == "qemu"
     assert answer.json()["guest_cpu"] == "Penryn,+popcnt"
+
+
+def test_without_a_source_named_models_only(seed_hosts):
+    answer = _preflight(vm="cpu: Nehalem\n", format="proxmox", pool="demo-2008")
+    assert answer.status_code == 200, answer.json()
+    for entry in answer.json()["destinations"]:
+        pair = _check(entry["host"], entry["host"], "Nehalem")
+        assert entry["verdict"] == pair["verdict"]
+    refused = _preflight(vm="<domain type='kvm'><cpu mode='host-passthrough'/></domain>")
+    assert refused.status_code == 400 and "source" in refused.json()["error"]

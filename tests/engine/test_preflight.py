@@ -130,3 +130,14 @@ def test_a_large_pool_is_reduced_without_changing_the_baseline_guest(real_hosts)
         pair = compat.check(pool[0], pool[entry.index], "baseline", "kvm", pool=pool)
         assert entry.verdict == pair.verdict
         assert answer.classes[entry.klass]["reasons"] == [r.to_dict() for r in pair.reasons]
+
+
+def test_without_a_source_a_named_model_is_asked_where_it_could_start(real_hosts):
+    answer = preflight.run_without_source("Penryn", real_hosts, "kvm", guest_os_key="rhel-8")
+    assert len(answer.destinations) == len(real_hosts)
+    for entry in answer.destinations:
+        host = real_hosts[entry.index]
+        pair = compat.check(host, host, "Penryn", "kvm", guest_os="rhel-8")
+        assert entry.verdict == pair.verdict and entry.missing == pair.missing
+    with pytest.raises(ValueError, match="source"):
+        preflight.run_without_source("host-passthrough", real_hosts, "kvm")
