@@ -35,30 +35,45 @@ def vm_preflight(request: HttpRequest) -> HttpResponse:
     except vmconfig.VmConfigError as problem:
         error, issues, vm = problem.summary, problem.issues, None
     source_pk = form.get("source", "")
-    if vm is not None and not source_pk.isdigit():
+    if vm is not None and source_pk and not source_pk.isdigit():
         error = "choose the VM's current host"
     release = form.get("guest_os") or None
     if release and guest_os.find(release) is None:
         error = "unknown guest OS"
     if error is None:
-        chosen = Host.objects.exclude(current_report=None).exclude(pk=int(source_pk))
+        source_id = int(source_pk) if source_pk else None
+        chosen = Host.objects.exclude(current_report=None).exclude(pk=source_id or 0)
         if form.get("pool"):
             chosen = chosen.filter(tags__name=form["pool"])
         chosen = list(chosen.order_by("pk").values_list("pk", "name")[:20_000])
-        views = selectors.host_views_by_ref([int(source_pk), *(pk for pk, _ in chosen)])
-        source = views.get(int(source_pk))
-        if source is None or not chosen:
+        views = selectors.host_views_by_ref(
+            [*([source_id] if source_id else []), *(pk for pk, _ in chosen)]
+        )
+        source = views.get(source_id) if source_id else None
+        if (source_id and source is None) or not chosen:
             error = "no such source host, or no destination with a report in this pool"
         else:
+            hypervisor = form.get("hypervisor") or vm.hypervisor
+            destinations = [views[pk] for pk, _ in chosen]
+            labels = [name for _, name in chosen]
             try:
-                answer = preflight.run(
-                    vm.guest_cpu,
-                    source,
-                    [views[pk] for pk, _ in chosen],
-                    form.get("hypervisor") or vm.hypervisor,
-                    labels=[name for _, name in chosen],
-                    guest_os_key=release,
-                )
+                if source is None:
+                    answer = preflight.run_without_source(
+                        vm.guest_cpu,
+                        destinations,
+                        hypervisor,
+                        labels=labels,
+                        guest_os_key=release,
+                    )
+                else:
+                    answer = preflight.run(
+                        vm.guest_cpu,
+                        source,
+                        destinations,
+                        hypervisor,
+                        labels=labels,
+                        guest_os_key=release,
+                    )
             except (compat.GuestCpuError, ValueError) as problem:
                 error = str(problem)
             else:

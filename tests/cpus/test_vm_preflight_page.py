@@ -33,8 +33,14 @@ def test_a_definition_with_issues_lists_them_with_lines(client, seed_hosts):
     assert page.status_code == 400
     text = page.content.decode()
     assert "line 5" in text and "line 6" in text and "frobnicate" in text
-    page = client.post("/vms/preflight/", {"vm": "intel-penryn", "source": ""})
-    assert page.status_code == 400 and "current host" in page.content.decode()
+    page = client.post(
+        "/vms/preflight/", {"vm": "<domain type='kvm'><cpu mode='host-model'/></domain>"}
+    )
+    assert page.status_code == 400 and "source host" in page.content.decode()
+    page = client.post("/vms/preflight/", {"vm": "intel-penryn", "pool": "demo-2008"})
+    assert page.status_code == 200
+    assert page.context["answer"]["hypervisor"] == "vmware"
+    assert "where it could start" in page.content.decode()
 
 
 def test_the_pool_page_lists_the_guest_oses_its_baseline_runs(client, seed_hosts):
