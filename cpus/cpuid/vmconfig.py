@@ -335,7 +335,7 @@ def parse_libvirt(text: str) -> VmCpu:
             builder.options.append("migratable=off")
         elif cpu.attrs.get("migratable") not in (None, "on"):
             builder.issue(cpu.line, "migratable", f"use on or off, not {cpu.attrs['migratable']!r}")
-    elif mode == "host-model" and model is None:
+    elif mode == "host-model" and (model is None or not model.text.strip()):
         builder.model = "host-model"
         builder.notes.append(
             "an inactive host-model definition: the guest gets the expansion of the host it "

@@ -75,6 +75,9 @@ def test_libvirt_without_cpu_is_qemu64_and_inactive_host_model_stays_host_model(
     vm = vmconfig.parse("<domain type='kvm'><cpu mode='host-model' check='partial'/></domain>")
     assert vm.guest_cpu == "host-model"
     assert any("live XML" in note for note in vm.notes)
+    # Older libvirt writes an empty <model fallback='allow'/> into an inactive host-model.
+    older = "<domain type='kvm'><cpu mode='host-model'><model fallback='allow'/></cpu></domain>"
+    assert vmconfig.parse(older).guest_cpu == "host-model"
     vm = vmconfig.parse(
         "<domain type='kvm'><cpu mode='host-passthrough' migratable='off'>"
         "<maxphysaddr mode='passthrough'/></cpu></domain>"
