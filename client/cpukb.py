@@ -5,12 +5,14 @@ One file, Python 3.8 or newer, standard library only: copy it to a hypervisor ho
 
     cpukb report   [--name NAME] [--dry-run] [--json]       capture this host's CPU and upload it
     cpukb check    SRC DST [--guest G] [--hypervisor H]     can a VM live-migrate from SRC to DST?
-    cpukb baseline HOST ... [--format FORMAT]                the CPU every host of a pool can run
+    cpukb baseline HOST ... | --tag TAG [--format FORMAT]    the CPU every host of a pool can run
+    cpukb preflight FILE [--source HOST] [--pool TAG] [--to H] where can this VM go?
     cpukb record   SRC DST --guest G --outcome O [...]      record a real migration's outcome
 
 The server and the API token come from --server/--token or CPUKB_SERVER/CPUKB_TOKEN.
 Exit status: 0 success (check: safe), 1 check: safe-with-model or risky (baseline: the pool has
 no such export), 2 check: blocked, 3 usage, connection, authentication or validation error.
+preflight: 0 when the named destination (--to), or without --to at least one host, is safe.
 See docs/cli.md.
 """
 
@@ -62,7 +64,19 @@ OUTCOMES = (
     "failed-during",
     "guest-crashed-after",
 )
-BASELINE_FORMATS = ("summary", "libvirt", "qemu", "nova", "proxmox", "evc", "json")
+VM_FORMATS = ("libvirt", "qemu", "proxmox", "kubevirt", "vmware")
+BASELINE_FORMATS = (
+    "summary",
+    "libvirt",
+    "qemu",
+    "nova",
+    "proxmox",
+    "proxmox-vm",
+    "kubevirt",
+    "vsphere",
+    "evc",
+    "json",
+)
 CAPTURE_METHODS = ("auto", "device", "cpuid", "cpuinfo")
 
 
@@ -622,7 +636,11 @@ def cmd_check(args, api_factory) -> int:
 
 
 def cmd_baseline(args, api_factory) -> int:
-    body = {"hosts": [parse_ref(host) for host in args.hosts]}
+    if bool(args.hosts) == bool(args.tag):
+        raise CliError("give the pool as HOST arguments or as --tag TAG (one of them)")
+    body = {"tag": args.tag} if args.tag else {"hosts": [parse_ref(h) for h in args.hosts]}
+    if args.guest_os:
+        body["guest_os"] = args.guest_os
     api = api_factory()
     _, pool = api.post("/api/pools/baseline", body)
     if not isinstance(pool, dict):
@@ -633,6 +651,38 @@ def cmd_baseline(args, api_factory) -> int:
         print_json(pool)
         return EXIT_OK
     notes = exports.get("notes") or {}
+    orchestrators = exports.get("orchestrators") or {}
+    os_check = pool.get("guest_os_check")
+    if isinstance(os_check, dict) and os_check.get("message"):
+        err(textwrap.fill(os_check["message"], width=100, initial_indent="guest OS: "))
+    if fmt == "kubevirt":
+        kubevirt = orchestrators.get("kubevirt") or {}
+        status = _print_export(kubevirt.get("yaml"), "a KubeVirt CPU")
+        labels = kubevirt.get("node_labels") or {}
+        if status == EXIT_OK and labels:
+            out("# node labels every node of the pool must carry (KubeVirt node-labeller):")
+            for label, value in labels.items():
+                out(f"#   {label}={value}")
+        return _print_notes(kubevirt.get("notes"), status)
+    if fmt == "proxmox-vm":
+        proxmox_vm = orchestrators.get("proxmox") or {}
+        status = _print_export(proxmox_vm.get("cpu_line"), "a Proxmox cpu: line")
+        if status == EXIT_OK and proxmox_vm.get("custom_model"):
+            out("# /etc/pve/virtual-guest/cpu-models.conf:")
+            sys.stdout.write(proxmox_vm["custom_model"])
+        return _print_notes(proxmox_vm.get("notes"), status)
+    if fmt == "vsphere":
+        vsphere = orchestrators.get("vsphere") or {}
+        modes = {k: v for k, v in (vsphere.get("modes") or {}).items() if v}
+        if not modes:
+            err("no VMware EVC mode fits this pool")
+            return EXIT_CAUTION
+        for vendor, mode in sorted(modes.items()):
+            out(f"# {vendor}: {mode.get('key')} ({mode.get('vcenter_name')})")
+            for key in ("cluster_powercli", "vm_powercli", "cluster_govc_read", "vm_govc_read"):
+                if mode.get(key):
+                    out(mode[key])
+        return _print_notes(vsphere.get("notes"), EXIT_OK)
     if fmt == "libvirt":
         status = _print_export(exports.get("libvirt_xml"), "a libvirt CPU definition")
         return _print_notes(notes.get("libvirt_xml"), status)
@@ -643,8 +693,12 @@ def cmd_baseline(args, api_factory) -> int:
         status = _print_export(exports.get("proxmox"), "a Proxmox CPU model")
         return _print_notes(notes.get("proxmox"), status)
     if fmt == "nova":
-        nova = exports.get("nova") or {}
+        nova = orchestrators.get("nova") or exports.get("nova") or {}
         status = _print_export(nova.get("config"), "a Nova configuration", nova.get("lost"))
+        specs = nova.get("flavor_extra_specs") or {}
+        if status == EXIT_OK and specs:
+            out("# flavor extra specs for the features the workload needs (os-traits):")
+            out("#   " + (nova.get("flavor_command") or ""))
         if status == EXIT_OK:
             for lost in nova.get("lost") or []:
                 out(
@@ -706,8 +760,106 @@ def cmd_baseline(args, api_factory) -> int:
         out(f"  {'address bits:':<14} {pool.get('phys_bits')}")
     for note in pool.get("notes") or []:
         out(textwrap.fill(note, width=100, initial_indent="  note: ", subsequent_indent="        "))
-    out("Exports: --format libvirt | qemu | nova | proxmox | evc | json")
+    for entry in pool.get("guest_os") or []:
+        if isinstance(entry, dict):
+            state = "boots" if entry.get("runs") else "will not boot"
+            out(f"  {'guest OS:':<14} {entry.get('name')}: {state}")
+    out(
+        "Exports: --format libvirt | qemu | nova | proxmox | proxmox-vm | kubevirt | vsphere | "
+        "evc | json"
+    )
     return EXIT_OK
+
+
+def _read_vm(path: str) -> str:
+    """The VM definition from a file, or stdin for '-' (NUL bytes kept: /proc/PID/cmdline)."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    return data.decode("utf-8", "replace")
+
+
+def cmd_preflight(args, api_factory) -> int:
+    body = {"vm": _read_vm(args.file)}
+    if args.source:
+        body["source"] = parse_ref(args.source)
+    for key in ("format", "hypervisor", "pool", "guest_os"):
+        if getattr(args, key, None):
+            body[key] = getattr(args, key)
+    api = api_factory()
+    _, answer = api.post("/api/vms/preflight", body)
+    if not isinstance(answer, dict) or not isinstance(answer.get("destinations"), list):
+        raise CliError("unexpected answer from the server: no destinations")
+    destinations = answer["destinations"]
+    safe = [d for d in destinations if d.get("verdict") in ("safe", "safe-with-model")]
+    if args.to:
+        named = [d for d in destinations if args.to in (d.get("host"), str(d.get("host_id")))]
+        if not named:
+            raise CliError(f"{args.to} is not among the destinations of this pool")
+        status = VERDICT_EXIT.get(named[0].get("verdict"), EXIT_ERROR)
+        status = EXIT_OK if named[0] in safe else status
+    else:
+        status = EXIT_OK if safe else EXIT_BLOCKED
+    if args.json:
+        print_json(answer)
+        return status
+    vm = answer.get("vm") or {}
+    out(
+        "VM {}({}): guest CPU {} on {}, {}".format(
+            (vm.get("name") + " ") if vm.get("name") else "",
+            vm.get("format"),
+            answer.get("guest_cpu"),
+            answer.get("source") or "(no source: where it could start)",
+            answer.get("hypervisor"),
+        )
+    )
+    for note in vm.get("notes") or []:
+        out(textwrap.fill(note, width=100, initial_indent="  note: ", subsequent_indent="    "))
+    os_answer = answer.get("guest_os")
+    if isinstance(os_answer, dict):
+        out(
+            textwrap.fill(
+                (os_answer.get("reason") or {}).get("message", ""),
+                width=100,
+                initial_indent="  guest OS: ",
+                subsequent_indent="    ",
+            )
+        )
+    counts = answer.get("counts") or {}
+    out("  " + ", ".join(f"{n} {level}" for level, n in counts.items()))
+    for entry in destinations:
+        if args.to and entry not in named:
+            continue
+        line = "{:<16} {}".format(entry.get("verdict"), entry.get("host"))
+        if entry.get("missing"):
+            line += " (lacks {})".format(", ".join(entry["missing"]))
+        out("  " + line)
+        if entry.get("verdict") not in ("safe", "safe-with-model") or args.to:
+            for reason in entry.get("reasons") or []:
+                if reason.get("severity") != "info":
+                    out(
+                        textwrap.fill(
+                            "[{}] {}".format(reason.get("severity"), reason.get("message")),
+                            width=100,
+                            initial_indent="      ",
+                            subsequent_indent="        ",
+                        )
+                    )
+    widen = answer.get("widen")
+    if isinstance(widen, dict):
+        out(
+            "  widen: {} (guest CPU {}) makes {} more host(s) safe".format(
+                widen.get("action"),
+                widen.get("guest_model") or widen.get("guest_cpu"),
+                widen.get("gained"),
+            )
+        )
+    return status
 
 
 def _print_notes(notes, status: int) -> int:
@@ -917,14 +1069,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="the CPU model every host of a pool can run",
         description="The pool baseline of the hosts, in one tool's vocabulary.",
     )
-    baseline.add_argument("hosts", metavar="HOST", nargs="+", help=ref_help)
+    baseline.add_argument("hosts", metavar="HOST", nargs="*", help=ref_help)
+    baseline.add_argument("--tag", metavar="TAG", help="every host with this pool tag")
+    baseline.add_argument("--guest-os", metavar="OS", help="does this guest OS boot on it?")
     baseline.add_argument(
         "--format",
         choices=BASELINE_FORMATS,
         default="summary",
-        help="summary (default), libvirt XML, qemu -cpu, nova.conf, proxmox cpu-models.conf, "
-        "VMware evc key, or the whole json",
+        help="summary (default), libvirt XML, qemu -cpu, nova.conf (ordered cpu_models and "
+        "flavor traits), proxmox cpu-models.conf, proxmox-vm (the VM's cpu: line), kubevirt "
+        "(spec.domain.cpu and node labels), vsphere (EVC keys and commands), VMware evc key, "
+        "or the whole json",
     )
+
+    preflight = commands.add_parser(
+        "preflight",
+        parents=[common],
+        help="where can this VM go?",
+        description="Read a VM's guest CPU from FILE (virsh dumpxml, /proc/PID/cmdline, qm "
+        "config, a KubeVirt VM in YAML or JSON, or a VMware EVC mode key; '-' for stdin) and rank "
+        "every host of the pool (default: the inventory). Exit status: 0 when the --to host, or "
+        "without --to at least one host, is safe; 1 --to is risky; 2 blocked; 3 error.",
+    )
+    preflight.add_argument("file", metavar="FILE", help="the VM definition ('-': stdin)")
+    preflight.add_argument(
+        "--source",
+        metavar="HOST",
+        help="the VM's current host: " + ref_help + " (without it, named models only: where "
+        "the VM could start)",
+    )
+    preflight.add_argument("--pool", metavar="TAG", help="the pool tag (default: every host)")
+    preflight.add_argument("--to", metavar="HOST", help="the destination you intend (name or id)")
+    preflight.add_argument("--format", choices=VM_FORMATS, help="default: detected")
+    preflight.add_argument("--hypervisor", choices=HYPERVISORS_CHECK, help="default: the VM's")
+    preflight.add_argument("--guest-os", metavar="OS", help="e.g. rhel-10, windows-server-2025")
+    preflight.add_argument("--json", action="store_true", help="print the server's JSON answer")
 
     record = commands.add_parser(
         "record",
@@ -987,6 +1166,7 @@ def main(argv=None) -> int:
             "report": cmd_report,
             "check": cmd_check,
             "baseline": cmd_baseline,
+            "preflight": cmd_preflight,
             "record": cmd_record,
         }[args.command]
         status = handler(args, api_factory)

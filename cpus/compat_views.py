@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from cpus import matrix_runs, selectors, services
 from cpus.audit import audit_trail
-from cpus.cpuid import baseline, compat, export
-from cpus.models import Host, MatrixRun, PoolTag
+from cpus.cpuid import baseline, compat, export, guest_os, planning
+from cpus.models import CpuModel, Host, MatrixRun, PoolTag
 from kbsite.resilience import error_response
 from kbsite.writes import account_required_for_writes
 
@@ -88,6 +88,11 @@ def pool(request: HttpRequest) -> HttpResponse:
             baseline=record,
             exports=export_snippets(pool_baseline),
             what_if=_what_if(request, hosts, pool_baseline),
+            guest_oses=guest_os.runnable(pool_baseline.feature_mask),
+            standardisation=planning.standardisation(
+                [selectors.report_host_view(h.current_report, h.name) for h in hosts]
+            ),
+            cpu_models=CpuModel.objects.exclude(reports=None).order_by("vendor", "brand"),
         )
     return render(request, "cpus/compat_pool.html", context)
 
@@ -108,16 +113,32 @@ def export_snippets(pool_baseline) -> list[tuple[str, str, str | None, list[dict
     ]
 
 
+def _planned(request: HttpRequest) -> tuple[list, str]:
+    """Planned hosts: ``plan`` (a catalog CPU model id) times ``count`` (1-1000)."""
+    model_ids = _ids(request, "plan")
+    count = request.GET.get("count", "1")
+    count = int(count) if count.isdigit() and 1 <= int(count) <= 1000 else 1
+    if not model_ids:
+        return [], ""
+    model = CpuModel.objects.filter(pk=model_ids[0]).first()
+    view = selectors.cpu_model_views_by_ids([model_ids[0]]).get(model_ids[0])
+    if model is None or view is None:
+        return [], ""
+    return planning.hypothetical(view, count, str(model)), f"{count} × {model}"
+
+
 def _what_if(request: HttpRequest, hosts: list[Host], current) -> dict | None:
-    """What adding or retiring hosts does to the baseline: features gained and lost."""
+    """What adding or retiring hosts, or adding planned ones, does to the baseline."""
     add, remove = _ids(request, "add"), set(_ids(request, "remove"))
-    if not add and not remove:
+    planned, planned_label = _planned(request)
+    if not add and not remove and not planned:
         return None
     extra = list(selectors.host_list().exclude(current_report=None).filter(pk__in=add))
     changed = [host for host in hosts if host.pk not in remove] + [
         h for h in extra if h not in hosts
     ]
-    other = _baseline_of(changed)
+    views = [selectors.report_host_view(h.current_report, h.name) for h in changed] + planned
+    other = baseline.compute(views) if views else None
     if other is None:
         return {"empty": True}
     before, after = current.feature_mask, other.feature_mask
@@ -128,6 +149,8 @@ def _what_if(request: HttpRequest, hosts: list[Host], current) -> dict | None:
         "lost": baseline.names(before & ~after),
         "qemu_model": other.qemu_model.spec if other.qemu_model else None,
         "evc_modes": other.evc_modes,
+        "planned": planned_label,
+        "guest_oses": guest_os.runnable(other.feature_mask),
     }
 
 

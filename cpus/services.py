@@ -445,6 +445,13 @@ def pool_tag_resolve(name: str, user=None) -> PoolTag | None:
     return tags.filter(owner__username=CATALOG_OWNER).first()
 
 
+def hosts_tagged(hosts, name: str, user=None):
+    """``hosts`` narrowed to a pool tag as ``user`` sees the name (``pool_tag_resolve``): their
+    own tag first, else the curated one; none when neither exists."""
+    pool_tag = pool_tag_resolve(name, user)
+    return hosts.filter(tags=pool_tag) if pool_tag is not None else hosts.none()
+
+
 def pool_tags_visible(user=None):
     """The tags a user may pick: their own and the curated ones."""
     from django.db.models import Q

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cpus import compat_views, views
+from cpus import compat_views, views, vm_views
 
 app_name = "cpus"
 
@@ -23,4 +23,5 @@ urlpatterns = [
     path("compat/pair/", compat_views.pair, name="compat-pair"),
     path("compat/runs/", compat_views.run_create, name="compat-run-create"),
     path("compat/runs/<int:pk>/", compat_views.run_detail, name="compat-run"),
+    path("vms/preflight/", vm_views.vm_preflight, name="vm-preflight"),
 ]

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from cpus.api import compat
+from cpus.api import compat, planning, vms
 from cpus.api.urls import register as register_catalog
 from migrations_log.api.urls import register as register_ledger
 
@@ -19,5 +19,7 @@ register_ledger(router)
 urlpatterns = [
     path("compat/check", compat.compat_check, name="compat-check"),
     path("pools/baseline", compat.pool_baseline, name="pool-baseline"),
+    path("vms/preflight", vms.vm_preflight, name="vm-preflight"),
+    path("pools/plan", planning.pool_plan, name="pool-plan"),
     *router.urls,
 ]

@@ -13,8 +13,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
-from cpus.cpuid import DecodedDump, DumpParseError, baseline, compat, export
+from cpus.cpuid import (
+    DecodedDump,
+    DumpParseError,
+    baseline,
+    compat,
+    export,
+    guest_os,
+    orchestrators,
+)
 from cpus.cpuid.baseline import HostView, host_view
+from cpus.models import Host
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
 REF_HELP = '{"host": id or name}, {"report": id}, {"cpu_model": id} or {"raw": "<dump text>"}'
@@ -48,15 +57,48 @@ class CheckInput(_SharedFieldsSerializer):
     )
     hypervisor = serializers.ChoiceField(choices=compat.HYPERVISORS, default="kvm")
     names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+    guest_os = serializers.CharField(
+        required=False,
+        max_length=80,
+        help_text="A guest OS release (rhel-10, windows-server-2025 ...): a guest CPU below its "
+        "documented floor is a blocker.",
+    )
+
+    def validate_guest_os(self, value):
+        release = guest_os.find(value)
+        if release is None:
+            raise serializers.ValidationError(
+                f"unknown guest OS; use one of {', '.join(guest_os.ids())}"
+            )
+        return release.id
 
 
 class BaselineInput(_SharedFieldsSerializer):
     hosts = serializers.ListField(
         child=RefField(),
         min_length=1,
+        required=False,
         help_text=f"Each: {REF_HELP}. At most CPUKB_MAX_POOL_REFS (default 1000) per request.",
     )
+    tag = serializers.SlugField(
+        required=False, help_text="Every host with this pool tag (instead of hosts)."
+    )
+    guest_os = serializers.CharField(
+        required=False,
+        max_length=80,
+        help_text="A guest OS release (rhel-10 ...): says whether it boots on the baseline.",
+    )
     names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+
+    def validate(self, attrs):
+        if bool(attrs.get("hosts")) == bool(attrs.get("tag")):
+            raise serializers.ValidationError("give the pool as hosts or as a tag (one of them)")
+        key = attrs.get("guest_os")
+        if key and guest_os.find(key) is None:
+            raise serializers.ValidationError(
+                {"guest_os": f"unknown guest OS; use one of {', '.join(guest_os.ids())}"}
+            )
+        return attrs
 
     def to_internal_value(self, data):
         # Counted before any reference is validated or resolved (a setting, read per request).
@@ -134,19 +176,25 @@ def host_views(refs: list[tuple[str, dict]], user):
 
 
 @functools.lru_cache(maxsize=settings.CPUKB_VERDICT_CACHE)
-def _checked(source, destination, guest_cpu, hypervisor, vocabulary) -> compat.Verdict:
-    return compat.check(source, destination, guest_cpu, hypervisor, vocabulary=vocabulary)
+def _checked(source, destination, guest_cpu, hypervisor, vocabulary, os=None) -> compat.Verdict:
+    return compat.check(
+        source, destination, guest_cpu, hypervisor, vocabulary=vocabulary, guest_os=os
+    )
 
 
-def checked(source, destination, guest_cpu: str, hypervisor: str, vocabulary: str):
+def checked(
+    source, destination, guest_cpu: str, hypervisor: str, vocabulary: str, os: str | None = None
+):
     """compat.check, remembered per process: the engine is a pure function of the two
     HostViews (identity, masks, warnings, label) and the options, so a repeated question about
     unchanged hosts gets the same answer without being worked out again.  A host that gets a new
     report is a different HostView, hence a new question.  Inline dumps are not remembered.
     ``CPUKB_VERDICT_CACHE`` sets how many answers a process keeps (0: none)."""
     if isinstance(source, HostView) and isinstance(destination, HostView):
-        return _checked(source, destination, guest_cpu, hypervisor, vocabulary)
-    return compat.check(source, destination, guest_cpu, hypervisor, vocabulary=vocabulary)
+        return _checked(source, destination, guest_cpu, hypervisor, vocabulary, os)
+    return compat.check(
+        source, destination, guest_cpu, hypervisor, vocabulary=vocabulary, guest_os=os
+    )
 
 
 CHECK_EXAMPLE = OpenApiExample(
@@ -198,6 +246,7 @@ def compat_check(request):
             fields["guest_cpu"],
             fields["hypervisor"],
             _vocabulary(fields["names"]),
+            fields.get("guest_os"),
         )
     except DumpParseError as error:
         return _error(error.reason, line=error.line)
@@ -247,9 +296,28 @@ def pool_baseline(request):
     data.is_valid(raise_exception=True)
     fields = data.validated_data
     try:
-        views = host_views(
-            [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
-        )
+        if fields.get("tag"):
+            ids = list(
+                services.hosts_tagged(
+                    Host.objects.exclude(current_report=None), fields["tag"], request.user
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)[: settings.CPUKB_MAX_POOL_REFS + 1]
+            )
+            if not ids:
+                return _error(f"no host with a report has the tag {fields['tag']!r}", field="tag")
+            if len(ids) > settings.CPUKB_MAX_POOL_REFS:
+                return _error(
+                    f"more than {settings.CPUKB_MAX_POOL_REFS:,} hosts have this tag "
+                    "(CPUKB_MAX_POOL_REFS): use a matrix run",
+                    field="tag",
+                )
+            by_id = selectors.host_views_by_ref(ids)
+            views = [by_id[pk] for pk in ids]
+        else:
+            views = host_views(
+                [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
+            )
     except DumpParseError as error:
         return _error(error.reason, line=error.line)
     except services.HostRefError as error:
@@ -257,4 +325,11 @@ def pool_baseline(request):
     pool = baseline.compute(views)
     body = pool.to_dict(_vocabulary(fields["names"]))
     body["exports"] = export.all_exports(pool)
+    body["exports"]["orchestrators"] = orchestrators.all_orchestrators(pool)
+    body["guest_os"] = guest_os.runnable(pool.feature_mask)
+    if fields.get("guest_os"):
+        release = guest_os.get(fields["guest_os"])
+        body["guest_os_check"] = guest_os.reasons(pool.feature_mask, release, "this baseline")[
+            0
+        ].to_dict()
     return Response(body)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from . import assists as hw_assists
 from . import baseline as pool_baseline
 from . import guest_models, policies
+from . import guest_os as guest_os_catalog
 from .baseline import (
     XSAVE_COMPONENTS,
     EvcAdmission,
@@ -513,8 +514,12 @@ def check(
     vocabulary: str = "canonical",
     suggest: bool = True,
     hyperv_compatibility: str | None = None,
+    guest_os: str | None = None,
 ) -> Verdict:
     """The directed verdict for migrating a guest from ``source`` to ``destination``.
+
+    ``guest_os`` (a ``cpus.cpuid.guest_os`` release, ``rhel-10``): a guest CPU below the
+    release's documented floor is a blocker (the guest would not boot).
 
     ``hyperv_compatibility`` (Hyper-V only): ``"2008r2"`` or ``"standard"`` processor
     compatibility mode, which hides the documented features from the guest, or ``"dynamic"``,
@@ -547,6 +552,8 @@ def check(
     reasons += axis_reasons(
         resolved.attrs, HostAttrs.of(source_view), HostAttrs.of(destination_view), hypervisor
     )
+    if guest_os is not None:
+        reasons += guest_os_catalog.reasons(resolved.feature_mask, guest_os_catalog.get(guest_os))
     order = {severity: i for i, severity in enumerate(reversed(SEVERITIES))}
     reasons.sort(key=lambda r: (order[r.severity], AXES.index(r.axis)))
     verdict = level_of(reasons, guest.is_named)

@@ -49,6 +49,18 @@ TABLE = [
         {"hosts": [{"report": "{report}"}, {"report": "{other_report}"}]},
         (200, 200, 200, 200),
     ),
+    (
+        "POST",
+        "/api/vms/preflight",
+        {"vm": "<domain type='kvm'/>", "source": {"report": "{report}"}},
+        (200, 200, 200, 200),
+    ),
+    (
+        "POST",
+        "/api/pools/plan",
+        {"hosts": [{"report": "{report}"}], "add": [{"cpu_model": "{cpu}", "count": 2}]},
+        (200, 200, 200, 200),
+    ),
     ("GET", "/api/matrix-runs/", None, (200, 200, 200, 200)),
     ("POST", "/api/matrix-runs/", {"hosts": ["{host}"]}, (401, 202, 202, 202)),
     ("GET", "/api/matrix-runs/{run}/", None, (200, 200, 200, 200)),

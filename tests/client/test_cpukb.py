@@ -539,7 +539,7 @@ def test_baseline_in_every_format(run_cli, kb):
 
     nova = baseline("nova")
     assert nova.returncode == 0
-    assert nova.stdout.startswith(exports["nova"]["config"])
+    assert nova.stdout.startswith(exports["orchestrators"]["nova"]["config"])
     assert nova.stdout.startswith("[libvirt]\ncpu_mode = custom\ncpu_models = ")
     assert "# lost: " in nova.stdout
 

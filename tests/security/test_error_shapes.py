@@ -32,6 +32,8 @@ def _assert_error_shape(response, statuses=(400, 404)):
         "/api/reports/",
         "/api/compat/check",
         "/api/pools/baseline",
+        "/api/vms/preflight",
+        "/api/pools/plan",
         "/api/migrations/",
         "/api/matrix-runs/",
         "/api/hosts/",
