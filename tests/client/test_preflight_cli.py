@@ -19,9 +19,12 @@ spec:
 
 
 def _tag(kb, tag: str, *names: str) -> None:
+    """Tag the operator's hosts with the operator's own tag: names and tags resolve per user,
+    so the CLI calls below send the operator's token."""
     from cpus.models import PoolTag
 
-    pool, _ = PoolTag.objects.get_or_create(name=tag)
+    # Tags are per owner (the hosts and the token are the operator's).
+    pool, _ = PoolTag.objects.get_or_create(name=tag, owner=kb.user)
     for name in names:
         kb.hosts[name].host.tags.add(pool)
 
@@ -33,10 +36,10 @@ def test_preflight_exit_status_and_listing(run_cli, kb, tmp_path):
     vm = tmp_path / "vmi.yaml"
     vm.write_text(KUBEVIRT)
     args = ("preflight", str(vm), "--source", "barcelona-2344", "--pool", "amd")
-    done = run_cli(*args, env=kb.env(token=False))
+    done = run_cli(*args, env=kb.env())
     assert done.returncode == 0, done.stdout + done.stderr
     assert "VM k8-guest (kubevirt): guest CPU libvirt:Opteron_G2 on barcelona-2344" in done.stdout
-    answer = json.loads(run_cli(*args, "--json", env=kb.env(token=False)).stdout)
+    answer = json.loads(run_cli(*args, "--json", env=kb.env()).stdout)
     verdicts = {entry["host"]: entry["verdict"] for entry in answer["destinations"]}
     assert set(verdicts) == {"opteron-248", "barcelona-2347", "shanghai-2378"}
     for host, verdict in verdicts.items():
@@ -47,21 +50,21 @@ def test_preflight_exit_status_and_listing(run_cli, kb, tmp_path):
             "--guest",
             answer["guest_cpu"],
             "--json",
-            env=kb.env(token=False),
+            env=kb.env(),
         )
         assert json.loads(check.stdout)["verdict"] == verdict
     safe = [h for h, v in verdicts.items() if v in ("safe", "safe-with-model")]
     unsafe = [h for h, v in verdicts.items() if v == "blocked"]
     assert safe
-    assert run_cli(*args, "--to", safe[0], env=kb.env(token=False)).returncode == 0
+    assert run_cli(*args, "--to", safe[0], env=kb.env()).returncode == 0
     if unsafe:
-        assert run_cli(*args, "--to", unsafe[0], env=kb.env(token=False)).returncode == 2
+        assert run_cli(*args, "--to", unsafe[0], env=kb.env()).returncode == 2
     # A destination outside the pool, and a definition with an issue: exit 3, one line.
-    outside = run_cli(*args, "--to", "harpertown-e5462", env=kb.env(token=False))
+    outside = run_cli(*args, "--to", "harpertown-e5462", env=kb.env())
     assert outside.returncode == 3 and "not among" in outside.stderr
     bad = tmp_path / "bad.xml"
     bad.write_text("<domain type='kvm'>\n<cpu mode='custom'><model>Nope</model></cpu></domain>")
-    done = run_cli("preflight", str(bad), "--source", "barcelona-2344", env=kb.env(token=False))
+    done = run_cli("preflight", str(bad), "--source", "barcelona-2344", env=kb.env())
     assert done.returncode == 3 and "line 2" in done.stderr
 
 
@@ -76,7 +79,7 @@ def test_preflight_none_safe_is_exit_2_and_reads_stdin(run_cli, kb):
         "harpertown-e5462",
         "--pool",
         "intel",
-        env=kb.env(token=False),
+        env=kb.env(),
         stdin="<domain type='kvm'><cpu mode='host-passthrough'/></domain>",
     )
     assert done.returncode == 2, done.stdout + done.stderr
@@ -91,7 +94,7 @@ def test_baseline_by_tag_for_each_orchestrator(run_cli, kb):
     import yaml
 
     _tag(kb, "amd", "barcelona-2344", "shanghai-2378")
-    env = kb.env(token=False)
+    env = kb.env()
     pool = json.loads(run_cli("baseline", "--tag", "amd", "--format", "json", env=env).stdout)
     assert pool["vendors"] == {"AuthenticAMD": 2}
     kubevirt = run_cli("baseline", "--tag", "amd", "--format", "kubevirt", env=env)
