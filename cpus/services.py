@@ -179,10 +179,14 @@ def report_ingest(
     source: str = "",
     tags: tuple[str, ...] = (),
     label: CpuLabel = CpuLabel(),
+    decoded: DecodedDump | None = None,
 ) -> tuple[HostReport, bool]:
     """Decode and store a host report.  Returns (report, created); the same raw text twice is
-    one report.  Raises DumpParseError before anything is written."""
-    decoded = decode(raw)  # refuses bad input before any write
+    one report.  Raises DumpParseError before anything is written.  ``decoded`` is the result
+    of ``decode(raw)`` when the caller already has it (import_dumps decodes in worker
+    processes)."""
+    if decoded is None:
+        decoded = decode(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     existing = (
