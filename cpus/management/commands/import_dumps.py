@@ -15,6 +15,7 @@ Built for whole public collections (thousands of files in many layouts):
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import sys
@@ -28,26 +29,23 @@ from django.db import connections
 from cpus import services
 from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.formats import MAX_BYTES
+from cpus.models import HostReport
 
 # Below this many files the pool's start-up costs more than it saves.
 POOL_THRESHOLD = 32
+CHUNK = 64
 
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def read_and_decode(path: str):
-    """Worker: (path, raw bytes or None, decoded or None, refusal or None).  Pure core only."""
+def decode_one(data: bytes):
+    """Worker: (decoded, None) or (None, refusal).  Pure core only, no database."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        return path, None, None, f"0: cannot read: {error.strerror or error}"
-    try:
-        return path, data, decode(data), None
+        return decode(data), None
     except DumpParseError as error:
-        return path, None, None, f"{error.line or 0}: {error.reason}"
+        return None, f"{error.line or 0}: {error.reason}"
 
 
 class Command(BaseCommand):
@@ -77,6 +75,7 @@ class Command(BaseCommand):
         files = sorted(self._files(options["paths"]))
         self.added = self.duplicate = 0
         self.refused: list[str] = []
+        self.refusals: dict[str, str] = {}
         self.options = options
         started = time.monotonic()
         interrupted = False
@@ -113,30 +112,71 @@ class Command(BaseCommand):
         self.stop = True
 
     def _results(self, files: list[Path], jobs: int):
+        """(path, data, decoded, refusal, sha256) per file, in order.  Files whose text is
+        already stored (or earlier in this run) are not decoded again: data is None for them."""
         names = [str(path) for path in files]
-        jobs = jobs or os.cpu_count() or 1
-        if jobs == 1 or len(names) < POOL_THRESHOLD:
-            for name in names:
-                yield read_and_decode(name)
-                if self.stop:
-                    return
-            return
-        connections.close_all()  # no database socket shared with the forked workers
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+        # The main process (storing) and PostgreSQL need a core each; the rest decode.
+        jobs = jobs or max(1, (os.cpu_count() or 1) - 2)
+        pool = None
+        if jobs > 1 and len(names) >= POOL_THRESHOLD:
+            connections.close_all()  # no database socket shared with the forked workers
+            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+            # Fork every worker now, before this process opens a database connection again.
+            list(pool.map(abs, range(jobs * 2)))
+        self.seen: dict[str, str] = {}
         try:
-            # Chunks keep the queue short, so an interruption cancels the rest at once.
-            chunk = jobs * 16
-            for start in range(0, len(names), chunk):
-                batch = list(pool.map(read_and_decode, names[start : start + chunk], chunksize=4))
-                yield from batch
-                if self.stop:
-                    return
+            # Chunks keep the queue short, so an interruption cancels the rest at once; the next
+            # chunk is submitted before this one is stored, so decoding overlaps the writes.
+            chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
+            pending = self._submit(pool, chunks[0]) if chunks else []
+            for index in range(len(chunks)):
+                current = pending
+                if index + 1 < len(chunks):
+                    pending = self._submit(pool, chunks[index + 1])
+                for path, data, outcome, sha in current:
+                    decoded, refusal = outcome.result() if hasattr(outcome, "result") else outcome
+                    yield path, data, decoded, refusal, sha
+                    if self.stop:
+                        return
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
-    def _store(self, path: str, data: bytes | None, decoded, refusal: str | None) -> None:
+    def _submit(self, pool, names: list[str]) -> list:
+        read = []
+        for name in names:
+            try:
+                with open(name, "rb") as handle:
+                    data = handle.read(MAX_BYTES + 1)
+            except OSError as error:
+                read.append((name, None, f"0: cannot read: {error.strerror or error}"))
+                continue
+            read.append((name, data, hashlib.sha256(data).hexdigest()))
+        shas = [sha for _, data, sha in read if data is not None]
+        stored = set(HostReport.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
+        entries = []
+        for name, data, sha in read:
+            if data is None:  # sha holds the refusal
+                entries.append((name, None, (None, sha), None))
+            elif (sha in stored or sha in self.seen) and not self.options["hosts"]:
+                entries.append((name, None, (None, None), sha))  # a duplicate: not decoded
+            else:
+                self.seen.setdefault(sha, name)
+                outcome = pool.submit(decode_one, data) if pool else decode_one(data)
+                entries.append((name, data, outcome, sha))
+        return entries
+
+    def _store(self, path, data, decoded, refusal, sha) -> None:
         if refusal is not None:
             self.refused.append(f"{path}:{refusal}")
+            if sha:
+                self.refusals[sha] = refusal
+            return
+        if data is None:  # the same text as a stored file, or as an earlier refused one
+            if sha in self.refusals:
+                self.refused.append(f"{path}:{self.refusals[sha]}")
+            else:
+                self.duplicate += 1
             return
         try:
             _, created = services.report_ingest(
@@ -148,6 +188,7 @@ class Command(BaseCommand):
             )
         except DumpParseError as error:
             self.refused.append(f"{path}:{error.line or 0}: {error.reason}")
+            self.refusals[sha] = f"{error.line or 0}: {error.reason}"
             return
         except UnicodeDecodeError:  # decode() checked UTF-8 already; kept as a refusal anyway
             self.refused.append(f"{path}:0: not UTF-8 text")
