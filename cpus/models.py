@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from cpus.cpuid import TABLE
+from cpus.cpuid.identity import vendor_name
 
 
 class Vendor(models.TextChoices):
@@ -122,6 +123,10 @@ class CpuModel(models.Model):
             self.brand
             or f"{self.vendor} family {self.family} model {self.model} stepping {self.stepping}"
         )
+
+    @property
+    def vendor_name(self) -> str:
+        return vendor_name(self.vendor)
 
     @property
     def signature(self) -> str:

@@ -22,6 +22,42 @@ HYPERVISOR_NAMES = {
 }
 
 
+# CPUID vendor strings (leaf 0) -> the maker's name, for display and for filtering by name.
+# Linux recognises these in arch/x86/kernel/cpu/{intel,amd,hygon,centaur,zhaoxin,cyrix,
+# transmeta,umc,vortex}.c (``c_ident``); the rest are in the vendors' own documents.
+VENDOR_NAMES = {
+    "GenuineIntel": "Intel",
+    "GenuineIotel": "Intel",  # a known misprogrammed Intel part (Linux intel.c)
+    "AuthenticAMD": "AMD",
+    "AMDisbetter!": "AMD",  # early AMD K5 engineering samples
+    "HygonGenuine": "Hygon",
+    "  Shanghai  ": "Zhaoxin",
+    "CentaurHauls": "Centaur (VIA, Zhaoxin)",
+    "VIA VIA VIA ": "VIA",
+    "GenuineTMx86": "Transmeta",
+    "TransmetaCPU": "Transmeta",
+    "CyrixInstead": "Cyrix",
+    "Geode by NSC": "National Semiconductor",
+    "Genuine  RDC": "RDC",
+    "Vortex86 SoC": "DM&P Vortex86",
+    "UMC UMC UMC ": "UMC",
+    "NexGenDriven": "NexGen",
+    "RiseRiseRise": "Rise",
+    "SiS SiS SiS ": "SiS",
+}
+# A name typed in a filter -> every vendor string it covers (Zhaoxin CPUs report either string).
+VENDOR_STRINGS_BY_NAME: dict[str, tuple[str, ...]] = {}
+for _string, _name in VENDOR_NAMES.items():
+    for _key in {_name.split(" (")[0].lower()} | {
+        part.strip().lower() for part in _name.partition("(")[2].rstrip(")").split(",") if part
+    }:
+        VENDOR_STRINGS_BY_NAME[_key] = (*VENDOR_STRINGS_BY_NAME.get(_key, ()), _string)
+
+
+def vendor_name(vendor: str) -> str:
+    return VENDOR_NAMES.get(vendor, vendor.strip())
+
+
 def registers_text(*registers: int) -> str:
     """ASCII of registers, each little-endian, cut at the first NUL."""
     raw = struct.pack(f"<{len(registers)}I", *registers)
