@@ -81,3 +81,35 @@ def test_the_api_takes_the_same_vendor_names_and_sorting(client, catalog):
     body = client.get("/api/cpu-models/?vendor=AMD&o=-family").json()
     families = [cpu["family"] for cpu in body["results"]]
     assert len(families) == 3 and families == sorted(families, reverse=True)
+
+
+def _two_socket_epyc_sized() -> bytes:
+    """Derived: the real 32-CPU EPYC 9124 dump's CPU blocks repeated, renumbered, to 2.6 MB
+    (the size of a full AIDA64 report of a two-socket EPYC with 384 logical CPUs)."""
+    import re
+
+    body = (DUMPS / "aida64_EPYC9124_Genoa_libcpuid.txt").read_text().split("-" * 80 + "\n")[0]
+    blocks = [b for b in re.split(r"(?m)^(?=------\[ CPUID Registers / )", body) if b.strip()]
+    out, number = [], 0
+    while sum(map(len, out)) < 2_600_000:
+        block = blocks[number % len(blocks)]
+        out.append(re.sub(r"Logical CPU #\d+", f"Logical CPU #{number}", block, count=1))
+        number += 1
+    return "".join(out).encode()
+
+
+def test_a_large_real_report_passes_every_size_limit(api, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cpus.models import HostReport
+
+    data = _two_socket_epyc_sized()
+    assert len(data) > 2 * 1024 * 1024
+    assert settings.CPUKB_MAX_UPLOAD_BYTES >= len(data)
+    response = api.post(
+        "/api/reports/", {"file": SimpleUploadedFile("epyc.txt", data)}, format="multipart"
+    )
+    assert response.status_code == 201, response.content[:300]
+    report = HostReport.objects.get()
+    assert report.raw.encode() == data  # stored whole, though only 2 MiB was parsed
+    assert report.cpu_model.brand == "AMD EPYC 9124 16-Core Processor"
