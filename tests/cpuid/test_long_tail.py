@@ -172,6 +172,17 @@ def test_a_two_socket_epyc_sized_aida64_report_is_accepted():
     assert not any("inconsistent" in warning for warning in decoded.warnings)
 
 
+def test_a_large_cpuid_r_dump_is_accepted_too():
+    # Derived: the real 2-CPU `cpuid -r` of this machine, its blocks repeated and renumbered.
+    text = read("thismachine_kvm_EPYC-Milan_cpuid-r.txt")
+    blocks = [b for b in re.split(r"(?m)^(?=CPU \d+:)", text) if b.strip()]
+    big = "".join(re.sub(r"^CPU \d+:", f"CPU {n}:", blocks[n % 2], count=1) for n in range(600))
+    assert len(big.encode()) > MAX_PARSED_BYTES
+    decoded = decode(big)
+    assert decoded.feature_mask == decode(text).feature_mask
+    assert 2 < decoded.cpu_count < 600
+
+
 def test_hostile_sizes_are_still_refused():
     assert "limit" in refused(_big_aida64(MAX_BYTES + 1)).reason
     cpuinfo = read("proc_cpuinfo_XeonE5405_Harpertown_cpu0.txt")

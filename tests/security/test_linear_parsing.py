@@ -305,18 +305,20 @@ def test_the_explainer_reads_a_hostile_64_kib_message_fast(shape):
 
 @pytest.mark.parametrize("shape", HOSTILE_LINES)
 @pytest.mark.parametrize("where", ["alone", "after", "before"])
-def test_up_to_8_mib_around_a_real_aida64_dump_is_read_fast(where, shape):
+@pytest.mark.parametrize("fmt", ["aida64", "cpuid-r"])
+def test_up_to_8_mib_around_a_real_multi_cpu_dump_is_read_fast(fmt, where, shape):
     """Issue 16: inputs between the parse limit and the hard limit are looked at only to find
-    whole AIDA64 CPU blocks within the first 2 MiB; everything else is refused."""
-    real = _real("aida64")
+    whole AIDA64 or cpuid -r CPU blocks within the first 2 MiB; everything else is refused."""
+    real = _real(fmt)
     hostile = _lines(HOSTILE_LINES[shape], BIG_SIZE - len(real))
     text = {"alone": hostile, "after": real + hostile, "before": hostile + real}[where]
     _assert_fast(text, BIG_SIZE)
 
 
-def test_a_real_aida64_dump_repeated_to_8_mib_is_read_fast():
-    real = _real("aida64").split("-" * 80)[0]
-    _assert_fast(_lines(real, BIG_SIZE), BIG_SIZE)
+@pytest.mark.parametrize("fmt", REAL)
+def test_a_real_dump_repeated_to_8_mib_is_read_fast(fmt):
+    real = _real(fmt).split("-" * 80)[0]
+    _assert_fast(_lines(real if real.endswith("\n") else real + "\n", BIG_SIZE), BIG_SIZE)
 
 
 @pytest.mark.parametrize("layout", [r"\1 : \2-\3-\4-\5", r"\1: \2 \3 \4 \5", r"\1 : \2 \3 \4 \5"])

@@ -28,9 +28,10 @@ from . import (
 # The largest input accepted at all: a full AIDA64 report of a two-socket EPYC with 384 logical
 # CPUs is about 2.6 MB; 8 MiB leaves room for larger hosts while refusing hostile sizes.
 MAX_BYTES = 8 * 1024 * 1024
-# The most that is parsed.  Above it only a multi-CPU AIDA64 dump is accepted, and only its
-# whole CPU blocks within the first MAX_PARSED_BYTES are read (CPU 0 is what is decoded; the
-# other CPUs only serve to check that the host is uniform).  Every other format is refused.
+# The most that is parsed.  Above it only a multi-CPU AIDA64 or cpuid -r dump is accepted, and
+# only its whole CPU blocks within the first MAX_PARSED_BYTES are read (CPU 0 is what is
+# decoded; the other CPUs only serve to check that the host is uniform).  Every other format is
+# refused.
 MAX_PARSED_BYTES = 2 * 1024 * 1024
 MAX_LINE_CHARS = 256 * 1024
 # Real dumps under 2 MiB have lines of 20 characters or more on average (the largest sample,
@@ -122,7 +123,7 @@ def checked_text(data: str | bytes) -> tuple[str, str | None]:
     text = text.removeprefix("\ufeff")
     note = None
     if len(data) > MAX_PARSED_BYTES:
-        text, note = _whole_aida64_cpus(text, len(data))
+        text, note = _whole_cpu_blocks(text, len(data))
     if not text.strip():
         raise DumpParseError("the input is empty")
     # Every break str.splitlines() honours (CRLF counted once), counted in C.
@@ -139,28 +140,44 @@ def checked_text(data: str | bytes) -> tuple[str, str | None]:
 
 _AIDA64_CPU_START = re.compile(rf"^[ \t]*(?:{aida64.CPU_HEADER})", re.MULTILINE)
 _AIDA64_LEAF0 = re.compile(r"^[ \t]*CPUID[ \t]+00000000\b", re.MULTILINE | re.IGNORECASE)
+_CPUID_R_CPU_START = re.compile(r"^CPU \d+:[ \t]*\r?$", re.MULTILINE)
+# Formats whose reports have one block per logical CPU and may be accepted above
+# MAX_PARSED_BYTES: (first row, block header, block start when there are no headers).
+LARGE_FORMATS = {
+    "aida64": (aida64.LINE, _AIDA64_CPU_START, _AIDA64_LEAF0),
+    "cpuid-r": (cpuid_r.LINE, _CPUID_R_CPU_START, None),
+}
 
 
-def _whole_aida64_cpus(text: str, size: int) -> tuple[str, str]:
-    """The whole CPU blocks of a large AIDA64 dump that fit in ``MAX_PARSED_BYTES``.
+def _whole_cpu_blocks(text: str, size: int) -> tuple[str, str]:
+    """The whole CPU blocks of a large multi-CPU AIDA64 or ``cpuid -r`` dump that fit in
+    ``MAX_PARSED_BYTES``, from the first block on.
 
-    Three regex scans over at most 2 MiB each (linear); any other large input is refused.
+    A few regex scans over at most 2 MiB each, plus the first-row search (linear); any other
+    large input is refused.
     """
     refusal = (
         f"the input is {size:,} bytes; the limit is {MAX_PARSED_BYTES:,} "
-        f"(up to {MAX_BYTES:,} for a multi-CPU AIDA64 dump)"
+        f"(up to {MAX_BYTES:,} for a multi-CPU AIDA64 or cpuid -r dump)"
     )
-    first = aida64.LINE.search(text)
+    try:
+        name = detect(text)
+    except DumpParseError:
+        raise DumpParseError(refusal) from None
+    if name not in LARGE_FORMATS:
+        raise DumpParseError(refusal)
+    row, header, fallback = LARGE_FORMATS[name]
+    first = row.search(text)
     if first is None:
         raise DumpParseError(refusal)
     # The block starts at its header, if one stands within a few lines above the first row.
     window_start = max(0, first.start() - 4096)
-    headers = list(_AIDA64_CPU_START.finditer(text, window_start, first.start()))
+    headers = list(header.finditer(text, window_start, first.start()))
     start = headers[-1].start() if headers else first.start()
     window = text[start : start + MAX_PARSED_BYTES]
-    starts = [m.start() for m in _AIDA64_CPU_START.finditer(window)]
-    if len(starts) < 2:
-        starts = [m.start() for m in _AIDA64_LEAF0.finditer(window)]
+    starts = [m.start() for m in header.finditer(window)]
+    if len(starts) < 2 and fallback is not None:
+        starts = [m.start() for m in fallback.finditer(window)]
     if len(starts) < 2:
         raise DumpParseError(refusal)
     kept = window[: starts[-1]]
@@ -258,7 +275,7 @@ def decode(data: str | bytes, format: str | None = None) -> DecodedDump:  # noqa
     name = format or detect(text)
     if name not in FORMATS:
         raise DumpParseError(f"unknown format {name!r}; use one of {', '.join(FORMATS)}")
-    if note and name != "aida64":
+    if note and name not in LARGE_FORMATS:
         raise DumpParseError(f"a {FORMATS[name][0]} report over {MAX_PARSED_BYTES:,} bytes")
     try:
         decoded = FORMATS[name][1](text)
