@@ -50,7 +50,8 @@ VERDICT_EXIT = {"safe": 0, "safe-with-model": 1, "risky": 1, "blocked": 2}
 DEFAULT_CPUID_DEVICE = "/dev/cpu/0/cpuid"
 DEFAULT_CPUINFO = "/proc/cpuinfo"
 DEFAULT_CPUID_TOOL = "cpuid"
-# The server refuses reports over 2 MiB; `cpuid -r` of a very large host can exceed that.
+# The server parses at most 2 MiB of a report (a larger `cpuid -r`, up to 8 MiB, is accepted but
+# only its first CPU blocks are read; older servers refuse it): above this, send `cpuid -1 -r`.
 CPUID_TOOL_ALL_CPUS_LIMIT = 1536 * 1024
 
 # The engine's hypervisors (the server's policy registry, cpus/cpuid/policies; the client is

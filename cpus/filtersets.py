@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 
 from cpus.cpuid import TABLE
 from cpus.cpuid.assists import MECHANISMS
+from cpus.cpuid.identity import VENDOR_STRINGS_BY_NAME
 from cpus.models import CpuModel, Feature, FeatureSet, GuestCpuModel, Host, HostReport
 
 # Most distinct words of a free-text search (each is four case-insensitive LIKEs).
@@ -114,9 +115,32 @@ class _FeatureFilterMixin(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Column sorting with the primary key as the last key, so pages never overlap."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.order_by(*(self.get_ordering_value(param) for param in value), "pk")
+
+
+# Sortable columns of the catalog: query value -> model field (or annotation).
+CPU_SORT_FIELDS = {
+    "name": "brand",
+    "vendor": "vendor",
+    "family": "family",
+    "model": "model",
+    "stepping": "stepping",
+    "codename": "codename",
+    "microarchitecture": "microarchitecture",
+    "features": "feature_set__feature_count",
+    "reports": "report_count",
+}
+
+
 class CpuModelFilterSet(_FeatureFilterMixin):
     q = django_filters.CharFilter(method="search", label="Search")
-    vendor = django_filters.CharFilter(field_name="vendor", lookup_expr="iexact")
+    vendor = django_filters.CharFilter(method="filter_vendor", label="Vendor")
     family = django_filters.NumberFilter()
     model = django_filters.NumberFilter()
     codename = django_filters.CharFilter(lookup_expr="icontains")
@@ -129,6 +153,9 @@ class CpuModelFilterSet(_FeatureFilterMixin):
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
     lacks_feature = FeatureListFilter(
         field_name="feature_set", exclude_matches=True, label="Lacks features"
+    )
+    o = StableOrderingFilter(
+        fields={field: key for key, field in CPU_SORT_FIELDS.items()}, label="Sort by"
     )
 
     class Meta:
@@ -144,7 +171,16 @@ class CpuModelFilterSet(_FeatureFilterMixin):
             "has_assist",
             "has_feature",
             "lacks_feature",
+            "o",
         ]
+
+    def filter_vendor(self, qs, name, value):
+        """A vendor string (``GenuineIntel``) or a maker's name (``Intel``, ``Zhaoxin``, which
+        covers both ``  Shanghai  `` and ``CentaurHauls``)."""
+        strings = VENDOR_STRINGS_BY_NAME.get(value.strip().lower())
+        if strings:
+            return qs.filter(vendor__in=strings)
+        return qs.filter(vendor__iexact=value)
 
     def filter_assist(self, qs, name, value):
         return qs.filter(assist_keys__contains=f",{value},")
@@ -152,8 +188,10 @@ class CpuModelFilterSet(_FeatureFilterMixin):
     def search(self, qs, name, value):
         condition = Q()
         for word in list(dict.fromkeys(value.split()))[:MAX_SEARCH_WORDS]:
+            vendors = VENDOR_STRINGS_BY_NAME.get(word.lower(), ())
             condition &= (
-                Q(brand__icontains=word)
+                Q(vendor__in=vendors)
+                | Q(brand__icontains=word)
                 | Q(codename__icontains=word)
                 | Q(microarchitecture__icontains=word)
                 | Q(vendor__icontains=word)

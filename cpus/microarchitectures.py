@@ -54,9 +54,16 @@ _AMD = {
 }
 
 
+# Zhaoxin (either vendor string), by (family, model): libcpuid's test tree files the
+# KaiXian KX-6640MA (tests/dumps, 000307B0) under "lujiazui".
+_ZHAOXIN = {(7, 0x3B): "LuJiaZui"}
+
+
 def microarchitecture(vendor: str, family: int | None, model: int | None) -> str:
     if family is None:
         return ""
+    if vendor in ("CentaurHauls", "  Shanghai  "):
+        return _ZHAOXIN.get((family, model), "")
     if vendor == "GenuineIntel" and family == 6 and model is not None:
         return _INTEL_FAMILY_6.get(model, "")
     if vendor in ("AuthenticAMD", "HygonGenuine"):

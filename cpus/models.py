@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from cpus.cpuid import TABLE
+from cpus.cpuid.identity import vendor_name
 
 # The system owner of seeded and curated data (hosts, reports, pool tags, seed ledger records):
 # an inactive account with no usable password, created by migration cpus 0007.  What it owns
@@ -127,6 +128,10 @@ class CpuModel(models.Model):
             self.brand
             or f"{self.vendor} family {self.family} model {self.model} stepping {self.stepping}"
         )
+
+    @property
+    def vendor_name(self) -> str:
+        return vendor_name(self.vendor)
 
     @property
     def signature(self) -> str:

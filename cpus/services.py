@@ -224,10 +224,13 @@ def report_ingest(
     source: str = "",
     tags: tuple[str, ...] = (),
     label: CpuLabel = CpuLabel(),
+    decoded: DecodedDump | None = None,
 ) -> tuple[HostReport, bool]:
     """Decode and store a host report.  Returns (report, created); the same raw text twice is
     one report.  Raises DumpParseError before anything is written, WriteRefused for an
     anonymous user; ``uploaded_by=None`` stores it as the catalog's (management commands).
+    ``decoded`` is the result of ``decode(raw)`` when the caller already has it (import_dumps
+    decodes in worker processes).
 
     With ``host_name`` the report becomes the current one of the uploader's own host of that
     name (created if new): never of another owner's host, so a curated host cannot be
@@ -237,7 +240,8 @@ def report_ingest(
     parallel request (same text, same feature set or CPU model, same host) rolls back only this
     attempt, which then reads the committed rows and tries again."""
     uploader = writer(uploaded_by)
-    decoded = decode(raw)  # refuses bad input before any write
+    if decoded is None:
+        decoded = decode(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     for attempt in range(1, INGEST_ATTEMPTS + 1):

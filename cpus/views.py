@@ -11,6 +11,7 @@ from cpus import selectors, services
 from cpus.audit import audit_trail
 from cpus.cpuid import FORMATS, DumpParseError
 from cpus.filtersets import (
+    CPU_SORT_FIELDS,
     CpuModelFilterSet,
     FeatureFilterSet,
     GuestCpuModelFilterSet,
@@ -42,6 +43,20 @@ def _page(request: HttpRequest, queryset):
     return page, query.urlencode()
 
 
+def _sort_links(request: HttpRequest, fields) -> dict[str, dict[str, str]]:
+    """For each sortable column: the link that sorts by it (descending when it is already the
+    ascending sort) with the other filters kept, and an arrow for the current sort."""
+    current = request.GET.get("o", "")
+    query = request.GET.copy()
+    query.pop("page", None)
+    links = {}
+    for key in fields:
+        query["o"] = f"-{key}" if current == key else key
+        arrow = "\u25b2" if current == key else "\u25bc" if current == f"-{key}" else ""
+        links[key] = {"url": "?" + query.urlencode(), "arrow": arrow}
+    return links
+
+
 def cpu_list(request: HttpRequest) -> HttpResponse:
     filterset = CpuModelFilterSet(request.GET, queryset=selectors.cpu_model_list())
     cpus = filterset.qs if filterset.is_valid() else CpuModel.objects.none()
@@ -50,7 +65,12 @@ def cpu_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cpus/cpu_list.html",
-        {"filter": filterset, "page": page, "query": query},
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query,
+            "sort": _sort_links(request, CPU_SORT_FIELDS),
+        },
         status=status,
     )
 

@@ -187,7 +187,7 @@ CPUKB_HEALTH_TOKEN = env_str("CPUKB_HEALTH_TOKEN")
 
 # --- Uploads ----------------------------------------------------------------------------------
 
-CPUKB_MAX_UPLOAD_BYTES = env_int("CPUKB_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, minimum=1024)
+CPUKB_MAX_UPLOAD_BYTES = env_int("CPUKB_MAX_UPLOAD_BYTES", 8 * 1024 * 1024, minimum=1024)
 # A dump may arrive as a file or as pasted text in a form or JSON body: allow the dump plus room
 # for the other fields, and keep files up to the limit in memory since they are read whole.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CPUKB_MAX_UPLOAD_BYTES + 256 * 1024

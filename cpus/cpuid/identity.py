@@ -22,6 +22,42 @@ HYPERVISOR_NAMES = {
 }
 
 
+# CPUID vendor strings (leaf 0) -> the maker's name, for display and for filtering by name.
+# Linux recognises these in arch/x86/kernel/cpu/{intel,amd,hygon,centaur,zhaoxin,cyrix,
+# transmeta,umc,vortex}.c (``c_ident``); the rest are in the vendors' own documents.
+VENDOR_NAMES = {
+    "GenuineIntel": "Intel",
+    "GenuineIotel": "Intel",  # a known misprogrammed Intel part (Linux intel.c)
+    "AuthenticAMD": "AMD",
+    "AMDisbetter!": "AMD",  # early AMD K5 engineering samples
+    "HygonGenuine": "Hygon",
+    "  Shanghai  ": "Zhaoxin",
+    "CentaurHauls": "Centaur (VIA, Zhaoxin)",
+    "VIA VIA VIA ": "VIA",
+    "GenuineTMx86": "Transmeta",
+    "TransmetaCPU": "Transmeta",
+    "CyrixInstead": "Cyrix",
+    "Geode by NSC": "National Semiconductor",
+    "Genuine  RDC": "RDC",
+    "Vortex86 SoC": "DM&P Vortex86",
+    "UMC UMC UMC ": "UMC",
+    "NexGenDriven": "NexGen",
+    "RiseRiseRise": "Rise",
+    "SiS SiS SiS ": "SiS",
+}
+# A name typed in a filter -> every vendor string it covers (Zhaoxin CPUs report either string).
+VENDOR_STRINGS_BY_NAME: dict[str, tuple[str, ...]] = {}
+for _string, _name in VENDOR_NAMES.items():
+    for _key in {_name.split(" (")[0].lower()} | {
+        part.strip().lower() for part in _name.partition("(")[2].rstrip(")").split(",") if part
+    }:
+        VENDOR_STRINGS_BY_NAME[_key] = (*VENDOR_STRINGS_BY_NAME.get(_key, ()), _string)
+
+
+def vendor_name(vendor: str) -> str:
+    return VENDOR_NAMES.get(vendor, vendor.strip())
+
+
 def registers_text(*registers: int) -> str:
     """ASCII of registers, each little-endian, cut at the first NUL."""
     raw = struct.pack(f"<{len(registers)}I", *registers)
@@ -34,14 +70,25 @@ def vendor_string(leaf0: Registers) -> str:
 
 
 def family_model_stepping(signature: int) -> tuple[int, int, int]:
-    """Display family/model/stepping from CPUID.1:EAX (Intel SDM vol. 2A, AMD APM vol. 3)."""
+    """Display family/model/stepping from CPUID.1:EAX, the same for every vendor string.
+
+    * Family: the extended family is added only when the base family is 0xF (Intel SDM vol. 2A,
+      CPUID "Display Family"; AMD APM vol. 3 "Family"; Hygon family 0x18 is 0xF + 9).
+    * Model: the extended model is prefixed for every base family of 6 and above, as Linux does
+      (``x86_model()`` in ``arch/x86/lib/cpu.c`` adds it when the family is 6 or more); QEMU's
+      ``x86_cpuid_version_get_model()`` in ``target/i386/cpu.c`` combines the two fields for
+      every family, and its setter splits any model above 15 the same way.  The Intel
+      SDM names families 6 and 15 and the AMD APM family 15 only; the two rules agree on every
+      Intel and AMD CPU (their extended model is 0 elsewhere), and only the Linux rule gives
+      Zhaoxin/Centaur family 7 (KaiXian KX-6000 ``000307B0`` is model 0x3B, not 11) its model.
+    """
     stepping = signature & 0xF
     base_model = (signature >> 4) & 0xF
     base_family = (signature >> 8) & 0xF
     ext_model = (signature >> 16) & 0xF
     ext_family = (signature >> 20) & 0xFF
     family = base_family + ext_family if base_family == 0xF else base_family
-    model = (ext_model << 4) | base_model if base_family in (0x6, 0xF) else base_model
+    model = (ext_model << 4) | base_model if base_family >= 0x6 else base_model
     return family, model, stepping
 
 

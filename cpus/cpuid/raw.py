@@ -16,7 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import DumpParseError
-from .identity import identity_from_cpuid, max_extended, vendor_string
+from .identity import (
+    HYPERVISOR_NAMES,
+    identity_from_cpuid,
+    max_extended,
+    registers_text,
+    vendor_string,
+)
 from .result import DecodedDump, Registers
 from .table import TABLE
 
@@ -75,6 +81,9 @@ _COMPARE_MASKS = {
     else 0xFFFFFFFF
     for word in _COMPARED
 }
+_LEAF1_ECX = (1, 0, _REGISTER_INDEX["ecx"])
+_HYPERVISOR_BIT = 1 << 31
+_SSE2_BIT = 1 << 26  # CPUID.1:EDX[26]
 _SYSCALL = TABLE.by_name["syscall"]
 _LM = TABLE.by_name["lm"]
 _CPU_MASK = TABLE.cpu_feature_mask
@@ -181,6 +190,31 @@ def _describe(mask: int) -> str:
     return ", ".join(feature.name for feature in TABLE.from_mask(mask)) or "none"
 
 
+def implausible_leaf1(leaves: dict[tuple[int, int], Registers]) -> str | None:
+    """A warning when CPUID.1:ECX cannot be what the CPU means, else None.
+
+    Some very old CPUs (VIA/Centaur Samuel, IDT WinChip) leave junk in leaf 1's registers, so
+    every decoder reads random features and the hypervisor bit from them.  The first leaf-1 ECX
+    feature ever shipped, SSE3, came after SSE2 (1:EDX[26]) on every vendor, so ECX bits on a CPU
+    without SSE2 are junk.  One exception is real: a hypervisor that offers an old CPU model (QEMU
+    ``-cpu 486``/``pentium``) sets only the hypervisor bit (ECX[31]) and answers leaf 0x40000000
+    with its signature; that is kept.
+    """
+    _, _, ecx, edx = leaves[(1, 0)]
+    if not ecx or edx & _SSE2_BIT:
+        return None
+    if ecx == _HYPERVISOR_BIT:
+        signature_row = leaves.get((0x40000000, 0))
+        if signature_row and registers_text(*signature_row[1:]).strip() in HYPERVISOR_NAMES:
+            return None
+    return (
+        f"implausible CPUID leaf 1: ECX = 0x{ecx:08x} on a CPU without SSE2 (family "
+        f"{(leaves[(1, 0)][0] >> 8) & 0xF}); the features in 1:ECX and the hypervisor bit are "
+        "junk that some old CPUs (VIA Samuel, IDT WinChip) leave there, so they are unknown "
+        "and the dump is not judged to be taken in a VM"
+    )
+
+
 def decode_raw(dump: RawDump, format_name: str) -> DecodedDump:
     if not dump.cpus:
         raise DumpParseError("no CPUID rows found", 1)
@@ -200,10 +234,18 @@ def decode_raw(dump: RawDump, format_name: str) -> DecodedDump:
             first_line,
         )
     leaves, max_basic, max_ext = clamp(cpu0)
+    implausible = implausible_leaf1(leaves)
+    if implausible:
+        # Junk in 1:ECX: its bits (and the hypervisor bit) are not trusted; they become unknown.
+        signature, ebx1, _, edx1 = leaves[(1, 0)]
+        leaves = {**leaves, (1, 0): (signature, ebx1, 0, edx1)}
+        warnings.append(implausible)
     identity, identity_warnings = identity_from_cpuid(leaves, max_basic, max_ext)
     warnings.extend(identity_warnings)
 
     present, unknown = _feature_bits(leaves, max_basic, max_ext, dump.subleaves_enumerated)
+    if implausible:
+        unknown |= _WORD_MASKS[_LEAF1_ECX]
     present, unknown = _msr_bits(dump.msrs, present, unknown)
     as_reported = present & _CPU_MASK
     if identity.vendor == "GenuineIntel" and present & _LM.mask and not present & _SYSCALL.mask:

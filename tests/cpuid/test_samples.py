@@ -11,6 +11,22 @@ DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 
 # file -> (format, vendor, family, model, stepping, brand) as printed by the CPU itself
 SAMPLES = {
+    "aida64_A4-5000_Jaguar_Kabini_untaggedD_libcpuid_cpu0.txt": (
+        "aida64",
+        "AuthenticAMD",
+        22,
+        0,
+        1,
+        "AMD A4-5000 APU with Radeon(TM) HD Graphics",
+    ),
+    "aida64_ZhaoxinKX-6640MA_LuJiaZui_libcpuid_cpu0.txt": (
+        "aida64",
+        "CentaurHauls",
+        7,
+        0x3B,
+        0,
+        "ZHAOXIN KaiXian KX-6640MA@2.2+GHz",
+    ),
     "aida64_EPYC9124_Genoa_libcpuid.txt": (
         "aida64",
         "AuthenticAMD",

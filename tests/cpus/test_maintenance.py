@@ -28,7 +28,7 @@ def test_import_dumps_imports_a_folder_with_progress_and_summary(tmp_path, dump_
         )
     assert exit_status.value.code == 2
     summary = out.getvalue()
-    assert "imported: 2, already known: 0, failed: 1" in summary
+    assert "added: 2, duplicate: 0, refused: 1" in summary
     assert f"{tmp_path / 'sub' / 'notes.txt'}:1: not a recognised" in summary
     assert "3/3" in err.getvalue()
     assert set(Host.objects.values_list("name", flat=True)) == {
@@ -40,7 +40,7 @@ def test_import_dumps_imports_a_folder_with_progress_and_summary(tmp_path, dump_
     out = io.StringIO()
     shutil.rmtree(tmp_path / "sub")
     call_command("import_dumps", str(tmp_path), stdout=out, stderr=io.StringIO())
-    assert "imported: 0, already known: 2, failed: 0" in out.getvalue()
+    assert "added: 0, duplicate: 2, refused: 0" in out.getvalue()
 
 
 @pytest.mark.django_db

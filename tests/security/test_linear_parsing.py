@@ -20,13 +20,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpus.cpuid.errors import DumpParseError
-from cpus.cpuid.formats import MAX_BYTES, MAX_LINE_CHARS, decode, detect, to_text
+from cpus.cpuid.formats import (
+    MAX_BYTES,
+    MAX_LINE_CHARS,
+    MAX_PARSED_BYTES,
+    decode,
+    detect,
+    to_text,
+)
 from migrations_log.explain import MAX_MESSAGE_BYTES, explain
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 BOUND_SECONDS = 1.0
-# Just under the upload limit, so the size check does not refuse the input before parsing.
-SIZE = MAX_BYTES - 4096
+# Just under the parse limit, so the size check does not refuse the input before parsing.
+SIZE = MAX_PARSED_BYTES - 4096
+# Just under the hard limit: only a multi-CPU AIDA64 dump is accepted there (issue 16).
+BIG_SIZE = MAX_BYTES - 4096
 # Just under the line limit, so each line reaches the parser.
 LINE = MAX_LINE_CHARS - 1024
 
@@ -91,8 +100,8 @@ def _timed(call, *args):
     return time.perf_counter() - started, outcome
 
 
-def _assert_fast(text: str) -> None:
-    assert len(text.encode()) <= MAX_BYTES
+def _assert_fast(text: str, size: int = SIZE) -> None:
+    assert len(text.encode()) <= size + 4096
     elapsed, outcome = _timed(decode, text)
     # Refused with a reason, or decoded: never any other exception, and never slow.
     assert isinstance(outcome, DumpParseError) or hasattr(outcome, "features"), outcome
@@ -292,3 +301,32 @@ def test_the_explainer_reads_a_hostile_64_kib_message_fast(shape):
     explanation = explain(message)
     assert time.perf_counter() - started < BOUND_SECONDS
     assert explanation.summary
+
+
+@pytest.mark.parametrize("shape", HOSTILE_LINES)
+@pytest.mark.parametrize("where", ["alone", "after", "before"])
+@pytest.mark.parametrize("fmt", ["aida64", "cpuid-r"])
+def test_up_to_8_mib_around_a_real_multi_cpu_dump_is_read_fast(fmt, where, shape):
+    """Issue 16: inputs between the parse limit and the hard limit are looked at only to find
+    whole AIDA64 or cpuid -r CPU blocks within the first 2 MiB; everything else is refused."""
+    real = _real(fmt)
+    hostile = _lines(HOSTILE_LINES[shape], BIG_SIZE - len(real))
+    text = {"alone": hostile, "after": real + hostile, "before": hostile + real}[where]
+    _assert_fast(text, BIG_SIZE)
+
+
+@pytest.mark.parametrize("fmt", REAL)
+def test_a_real_dump_repeated_to_8_mib_is_read_fast(fmt):
+    real = _real(fmt).split("-" * 80)[0]
+    _assert_fast(_lines(real if real.endswith("\n") else real + "\n", BIG_SIZE), BIG_SIZE)
+
+
+@pytest.mark.parametrize("layout", [r"\1 : \2-\3-\4-\5", r"\1: \2 \3 \4 \5", r"\1 : \2 \3 \4 \5"])
+def test_older_instlatx64_layouts_repeated_to_the_limit_are_read_fast(layout):
+    import re
+
+    row = re.compile(r"^(CPUID [0-9A-F]{8}): (\w{8})-(\w{8})-(\w{8})-(\w{8})", re.MULTILINE)
+    real = row.sub(layout, _real("aida64").split("-" * 80)[0])
+    _assert_fast(_lines(real, SIZE))
+    # A row of the layout whose blanks go on for a whole line.
+    _assert_fast(real + _lines("CPUID 00000001" + " " * LINE + ":\n", SIZE - len(real)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 from ..errors import DumpParseError
 from ..result import DecodedDump
@@ -24,12 +25,24 @@ from . import (
     x86info,
 )
 
-MAX_BYTES = 2 * 1024 * 1024
+# The largest input accepted at all: a full AIDA64 report of a two-socket EPYC with 384 logical
+# CPUs is about 2.6 MB; 8 MiB leaves room for larger hosts while refusing hostile sizes.
+MAX_BYTES = 8 * 1024 * 1024
+# The most that is parsed.  Above it only a multi-CPU AIDA64 or cpuid -r dump is accepted, and
+# only its whole CPU blocks within the first MAX_PARSED_BYTES are read (CPU 0 is what is
+# decoded; the other CPUs only serve to check that the host is uniform).  Every other format is
+# refused.
+MAX_PARSED_BYTES = 2 * 1024 * 1024
 MAX_LINE_CHARS = 256 * 1024
 # Real dumps under 2 MiB have lines of 20 characters or more on average (the largest sample,
 # AIDA64 of a 112-thread Sapphire Rapids, has 5,579 lines in 337 KB); 2 MiB of line breaks
 # would cost the line-by-line parsers two million loop turns for nothing.
 MAX_LINES = 100_000
+# DEL (0x7f) is not junk by itself: real CPUs put odd bytes in their brand strings, which
+# /proc/cpuinfo and AIDA64's annotations print as they are.  Binary data is told by structure:
+# any NUL or C0 control byte (tab and line breaks aside), or DEL bytes making up more than
+# 1 % of the input (a text report has at most a few per CPU block).
+MAX_DEL_FRACTION = 0.01
 
 # format id -> (human name, decoder).  Raw formats give exact bits; the others give names.
 FORMATS = {
@@ -65,14 +78,19 @@ _XML_ROOTS = {
     "cpu": "libvirt-cpu",
 }
 _XML_ROOT = re.compile(r"<\s*([A-Za-z][\w.-]*)")
-# C0 controls other than tab and line breaks, and DEL: signs of binary junk.
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+# C0 controls other than tab and line breaks: signs of binary junk.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20)])
 _BINARY = re.compile(b"[" + re.escape(_CONTROL_BYTES) + b"]")
 _LONG_LINE = re.compile(f"^[^\n]{{{MAX_LINE_CHARS + 1}}}", re.MULTILINE)
 
 
 def to_text(data: str | bytes) -> str:
     """Check the raw upload and return it as text; refuse what is not a plain-text report."""
+    return checked_text(data)[0]
+
+
+def checked_text(data: str | bytes) -> tuple[str, str | None]:
+    """The checked text of an upload, and a note when only part of a large report is kept."""
     if isinstance(data, str):
         try:
             data = data.encode("utf-8")
@@ -89,6 +107,12 @@ def to_text(data: str | bytes) -> str:
             "a NUL byte" if junk.group() == b"\0" else f"control character 0x{junk.group()[0]:02x}"
         )
         raise DumpParseError(f"binary data ({what}) is not a text report", line)
+    deletes = data.count(b"\x7f")
+    if deletes > max(16, len(data) * MAX_DEL_FRACTION):
+        line = data.count(b"\n", 0, data.find(b"\x7f")) + 1
+        raise DumpParseError(
+            f"binary data ({deletes:,} DEL bytes, 0x7f) is not a text report", line
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -97,6 +121,9 @@ def to_text(data: str | bytes) -> str:
             f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})", line
         ) from None
     text = text.removeprefix("\ufeff")
+    note = None
+    if len(data) > MAX_PARSED_BYTES:
+        text, note = _whole_cpu_blocks(text, len(data))
     if not text.strip():
         raise DumpParseError("the input is empty")
     # Every break str.splitlines() honours (CRLF counted once), counted in C.
@@ -108,7 +135,57 @@ def to_text(data: str | bytes) -> str:
     if long_line is not None:
         line = text.count("\n", 0, long_line.start()) + 1
         raise DumpParseError(f"line longer than {MAX_LINE_CHARS:,} characters", line)
-    return text
+    return text, note
+
+
+_AIDA64_CPU_START = re.compile(rf"^[ \t]*(?:{aida64.CPU_HEADER})", re.MULTILINE)
+_AIDA64_LEAF0 = re.compile(r"^[ \t]*CPUID[ \t]+00000000\b", re.MULTILINE | re.IGNORECASE)
+_CPUID_R_CPU_START = re.compile(r"^CPU \d+:[ \t]*\r?$", re.MULTILINE)
+# Formats whose reports have one block per logical CPU and may be accepted above
+# MAX_PARSED_BYTES: (first row, block header, block start when there are no headers).
+LARGE_FORMATS = {
+    "aida64": (aida64.LINE, _AIDA64_CPU_START, _AIDA64_LEAF0),
+    "cpuid-r": (cpuid_r.LINE, _CPUID_R_CPU_START, None),
+}
+
+
+def _whole_cpu_blocks(text: str, size: int) -> tuple[str, str]:
+    """The whole CPU blocks of a large multi-CPU AIDA64 or ``cpuid -r`` dump that fit in
+    ``MAX_PARSED_BYTES``, from the first block on.
+
+    A few regex scans over at most 2 MiB each, plus the first-row search (linear); any other
+    large input is refused.
+    """
+    refusal = (
+        f"the input is {size:,} bytes; the limit is {MAX_PARSED_BYTES:,} "
+        f"(up to {MAX_BYTES:,} for a multi-CPU AIDA64 or cpuid -r dump)"
+    )
+    try:
+        name = detect(text)
+    except DumpParseError:
+        raise DumpParseError(refusal) from None
+    if name not in LARGE_FORMATS:
+        raise DumpParseError(refusal)
+    row, header, fallback = LARGE_FORMATS[name]
+    first = row.search(text)
+    if first is None:
+        raise DumpParseError(refusal)
+    # The block starts at its header, if one stands within a few lines above the first row.
+    window_start = max(0, first.start() - 4096)
+    headers = list(header.finditer(text, window_start, first.start()))
+    start = headers[-1].start() if headers else first.start()
+    window = text[start : start + MAX_PARSED_BYTES]
+    starts = [m.start() for m in header.finditer(window)]
+    if len(starts) < 2 and fallback is not None:
+        starts = [m.start() for m in fallback.finditer(window)]
+    if len(starts) < 2:
+        raise DumpParseError(refusal)
+    kept = window[: starts[-1]]
+    return kept, (
+        f"the report is {size:,} bytes: only its first {len(starts) - 1} CPU blocks "
+        f"({len(kept.encode()):,} bytes) were read; CPU 0 is decoded and the others only "
+        "check that the host is uniform"
+    )
 
 
 def detect(text: str) -> str:
@@ -133,6 +210,9 @@ def detect(text: str) -> str:
         return "lscpu"
     if _CPUINFO.search(head) and _CPUINFO_KEYS.search(head):
         return "proc-cpuinfo"
+    if aida64.LINE.search(text, len(head)):
+        # A full AIDA64 report: its CPUID section follows many other sections.
+        return "aida64"
     raise DumpParseError(
         "not a recognised CPUID dump or host report; accepted formats: "
         + ", ".join(name for name, _ in FORMATS.values()),
@@ -191,12 +271,15 @@ def _detect_json(text: str) -> str:
 
 def decode(data: str | bytes, format: str | None = None) -> DecodedDump:  # noqa: A002
     """Decode a host report of any supported format."""
-    text = to_text(data)
+    text, note = checked_text(data)
     name = format or detect(text)
     if name not in FORMATS:
         raise DumpParseError(f"unknown format {name!r}; use one of {', '.join(FORMATS)}")
+    if note and name not in LARGE_FORMATS:
+        raise DumpParseError(f"a {FORMATS[name][0]} report over {MAX_PARSED_BYTES:,} bytes")
     try:
-        return FORMATS[name][1](text)
+        decoded = FORMATS[name][1](text)
+        return replace(decoded, warnings=(*decoded.warnings, note)) if note else decoded
     except DumpParseError:
         raise
     except RecursionError:  # JSON or XML nested deeper than the interpreter's stack
