@@ -97,6 +97,7 @@ AXES = (
     "nested virt",
     "assists",
     "identity",
+    "stack",
     "report",
 )
 # Hyper-V processor compatibility modes: the classic "2008r2" and "standard" lists, and the
