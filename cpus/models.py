@@ -153,6 +153,14 @@ class HostReport(models.Model):
         help_text="Per-host facts the compatibility engine reads beyond the identity and the "
         "feature masks (migration assists, highest CPUID leaves): baseline.host_facts.",
     )
+    stack = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The host's software stack when the upload said it (QEMU/libvirt versions and "
+        "machine types, kernel release and command line, microcode, vulnerabilities, "
+        "ESXi/vCenter build, Hyper-V configuration version, vmx-* capabilities): "
+        "cpus.cpuid.stack.HostStack.to_dict; empty: not reported.",
+    )
     feature_set = models.ForeignKey(FeatureSet, on_delete=models.PROTECT, related_name="reports")
     cpu_model = models.ForeignKey(CpuModel, on_delete=models.PROTECT, related_name="reports")
     host = models.ForeignKey(

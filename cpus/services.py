@@ -4,14 +4,16 @@ syncing the feature table, re-decoding stored reports.  Keyword-only ``<entity>_
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import timezone
 
-from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode
+from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode, vmx
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
+from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
 from cpus.microarchitectures import microarchitecture
 from cpus.models import CpuModel, Feature, FeatureSet, Host, HostReport, PoolTag, RedecodeRun
 
@@ -171,6 +173,19 @@ def _report_fields(decoded: DecodedDump) -> dict:
     }
 
 
+def report_stack_of(decoded: DecodedDump, text: str, given: dict | None) -> dict:
+    """The stack to store with a report: what the upload's own text says (virsh capabilities'
+    microcode and machine types; VMX capability MSRs of cpudata/AIDA64 rows), overridden by the
+    fields the uploader gave.  {} when nothing is known.  StackError on a bad field."""
+    stated = HostStack.from_dict(given or {})
+    said = HostStack.from_dict(stack_from_libvirt_xml(text))
+    vmx_features = vmx.decode(decoded.msrs) if decoded.msrs else None
+    if vmx_features is not None:
+        said = replace(said, vmx_features=vmx_features)
+    combined = stated.merged(said)
+    return {} if combined.is_empty else combined.to_dict()
+
+
 def report_ingest(
     *,
     raw: str | bytes,
@@ -179,12 +194,17 @@ def report_ingest(
     source: str = "",
     tags: tuple[str, ...] = (),
     label: CpuLabel = CpuLabel(),
+    stack: dict | None = None,
 ) -> tuple[HostReport, bool]:
     """Decode and store a host report.  Returns (report, created); the same raw text twice is
-    one report.  Raises DumpParseError before anything is written."""
+    one report (with the same stack: a different stack makes a new report, so that a host's
+    history keeps a microcode or QEMU update even when CPUID did not change).  Raises
+    DumpParseError (bad report) or StackError (bad stack field) before anything is written."""
     decoded = decode(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    report_stack = report_stack_of(decoded, text, stack)
+    digest = text if not report_stack else text + "\0" + json.dumps(report_stack, sort_keys=True)
+    sha256 = hashlib.sha256(digest.encode("utf-8")).hexdigest()
     existing = (
         HostReport.objects.filter(sha256=sha256)
         .select_related("cpu_model", "feature_set", "host")
@@ -209,6 +229,7 @@ def report_ingest(
             cpu_model=cpu_model,
             uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
             source=source[:200],
+            stack=report_stack,
             **_report_fields(decoded),
         )
         if host_name:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus import selectors, services
-from cpus.cpuid import FORMATS, DumpParseError
+from cpus.cpuid import FORMATS, DumpParseError, releases
 from cpus.filtersets import (
     CpuModelFilterSet,
     FeatureFilterSet,
@@ -134,11 +134,13 @@ def guest_model_list(request: HttpRequest) -> HttpResponse:
 def guest_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     guest = get_object_or_404(selectors.guest_model_list(), pk=pk)
     vocabulary = _vocabulary(request)
+    names = [guest.name, *(a.strip() for a in guest.aliases.replace(",", " ").split() if a)]
     return render(
         request,
         "cpus/guest_model_detail.html",
         {
             "guest": guest,
+            "history": [a.to_dict() for a in releases.model_history(names, guest.source)],
             "vocabulary": vocabulary,
             "vocabularies": VOCABULARIES,
             "groups": selectors.features_by_group(guest.feature_set, vocabulary),
@@ -171,6 +173,7 @@ def report_upload(request: HttpRequest) -> HttpResponse:
                 raw=form.report_data(),
                 host_name=form.cleaned_data["host_name"],
                 uploaded_by=request.user,
+                stack=form.stack() or None,
             )
         except DumpParseError as parse_error:
             error = parse_error

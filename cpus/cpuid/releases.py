@@ -243,3 +243,21 @@ def qemu_model_vmx(name: str) -> frozenset[str] | None:
             if prop.startswith("vmx-"):
                 (features.add if value == "on" else features.discard)(prop)
     return frozenset(features) or None
+
+
+def model_history(names, source: str) -> list[Availability]:
+    """Since when each of a catalog model's names exists: QEMU's names (the versioned one and
+    its aliases) in QEMU, and the unversioned name in libvirt's cpu_map; libvirt models in
+    libvirt.  Names no release table knows are left out."""
+    found: list[Availability] = []
+    seen = set()
+    for name in names:
+        for project in ("qemu", "libvirt") if source == "qemu" else (source,):
+            lookup = name.rsplit("-v", 1)[0] if project == "libvirt" else name
+            if (project, lookup) in seen:
+                continue
+            seen.add((project, lookup))
+            available = availability(lookup, project)
+            if available is not None:
+                found.append(available)
+    return found

@@ -198,3 +198,45 @@ def describe_versions(stack: HostStack | None) -> str:
     if stack is None:
         return "unknown"
     return f"QEMU {show(stack.qemu)}, libvirt {show(stack.libvirt)}"
+
+
+_MACHINE = re.compile(r"^pc-(?:i440fx|q35)-(\d+)\.(\d+)$")
+
+
+def stack_from_libvirt_xml(text: str) -> dict:
+    """The stack facts a ``virsh capabilities`` or ``virsh domcapabilities`` upload states:
+    the microcode revision (capabilities ``<host><cpu><microcode version='N'/>``, decimal), the
+    x86_64 machine types (``<guest><arch name='x86_64'><machine>`` / domcapabilities
+    ``<machine>``), and the QEMU release those imply: QEMU adds one ``pc-i440fx-X.Y`` and
+    ``pc-q35-X.Y`` machine type per release (hw/i386/pc_piix.c, pc_q35.c), so the newest one
+    names the x.y of the QEMU that lists it (micro release unknown: ``X.Y.0``; distribution
+    machine types such as ``pc-q35-rhel9.2.0`` imply nothing).  Empty for other texts."""
+    import defusedxml.ElementTree as SafeET
+
+    if "<capabilities" not in text and "<domainCapabilities" not in text:
+        return {}
+    try:
+        root = SafeET.fromstring(text.strip())
+    except Exception:  # noqa: BLE001 - the decoder reports malformed XML itself
+        return {}
+    found: dict = {}
+    machines: list[str] = []
+    if root.tag == "capabilities":
+        microcode = root.find("host/cpu/microcode")
+        if microcode is not None and str(microcode.get("version", "")).isdigit():
+            found["microcode"] = hex(int(microcode.get("version")))
+        for guest in root.findall("guest"):
+            arch = guest.find("arch")
+            if arch is not None and arch.get("name") == "x86_64":
+                machines += [m.text.strip() for m in arch.findall("machine") if m.text]
+    elif root.tag == "domainCapabilities":
+        machine = root.find("machine")
+        if machine is not None and machine.text:
+            machines.append(machine.text.strip())
+    if machines:
+        found["qemu_machine_types"] = sorted(set(machines))[:MAX_MACHINE_TYPES]
+        versions = [(int(m[1]), int(m[2])) for m in map(_MACHINE.match, machines) if m]
+        if versions and root.tag == "capabilities":
+            newest = max(versions)
+            found["qemu_version"] = f"{newest[0]}.{newest[1]}.0"
+    return found
