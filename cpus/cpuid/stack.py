@@ -101,7 +101,7 @@ class HostStack:
         if data is None:
             return cls()
         if not isinstance(data, dict):
-            raise StackError("stack: expected an object of stack fields")
+            raise StackError("expected an object of stack fields")
         unknown = (
             set(data)
             - set(_TEXT_FIELDS)
@@ -109,10 +109,11 @@ class HostStack:
                 "qemu_machine_types",
                 "vulnerabilities",
                 "vmx_features",
+                "vmx_msrs",
             }
         )
         if unknown:
-            raise StackError(f"stack: unknown field(s) {', '.join(sorted(unknown))}")
+            raise StackError(f"unknown field(s) {', '.join(sorted(unknown))}")
         values: dict = {}
         for name, limit in _TEXT_FIELDS.items():
             value = data.get(name) or ""
@@ -149,6 +150,9 @@ class HostStack:
             ):
                 raise StackError("vmx_features: expected a list of vmx-* names")
             vmx = frozenset(vmx)
+        msrs = data.get("vmx_msrs")
+        if msrs:
+            vmx = (vmx or frozenset()) | (_vmx_from_msrs(msrs) or frozenset())
         return cls(
             qemu_machine_types=tuple(sorted({m.strip() for m in machines if m.strip()})),
             vulnerabilities=tuple(sorted((k, v.strip()) for k, v in vulnerabilities.items())),
@@ -192,6 +196,25 @@ class HostStack:
             if lost or gained:
                 found.append({"field": "vmx_features", "before": lost, "after": gained})
         return found
+
+
+def _vmx_from_msrs(msrs) -> frozenset[str] | None:
+    """``{"0x480": "0x...", ...}`` (what ``cpukb report`` reads from /dev/cpu/0/msr) decoded
+    into vmx-* names (``vmx.decode``)."""
+    from . import vmx
+
+    if not isinstance(msrs, dict) or len(msrs) > 32:
+        raise StackError("vmx_msrs: expected an object of MSR index -> value (hex text)")
+    values = {}
+    for index, value in msrs.items():
+        try:
+            number, parsed = int(str(index), 0), int(str(value), 0)
+        except ValueError:
+            raise StackError(f"vmx_msrs: {index!r}: {value!r} is not a number") from None
+        if number not in vmx.VMX_MSRS or not 0 <= parsed < 1 << 64:
+            raise StackError(f"vmx_msrs: {index!r} is not a VMX capability MSR (0x480-0x491)")
+        values[number] = parsed
+    return vmx.decode(values)
 
 
 def describe_versions(stack: HostStack | None) -> str:
