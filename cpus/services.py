@@ -247,6 +247,7 @@ def host_attach_report(
 ) -> Host:
     """Make ``report`` the current report of the owner's host ``host_name`` (created if new)."""
     host, _ = Host.objects.get_or_create(name=host_name[:100], owner=owner)
+    previous_id = host.current_report_id
     host.current_report = report
     host.save(update_fields=["current_report"])
     if report.host_id is None:  # a report keeps the host it first came from
@@ -254,6 +255,11 @@ def host_attach_report(
         report.host = host
     for tag in tags:
         host.tags.add(PoolTag.objects.get_or_create(name=tag)[0])
+    if previous_id is not None and previous_id != report.pk:
+        from cpus import drift
+
+        previous = HostReport.objects.select_related("feature_set").get(pk=previous_id)
+        drift.drift_record(host=host, previous=previous, current=report)
     return host
 
 

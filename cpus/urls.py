@@ -23,4 +23,6 @@ urlpatterns = [
     path("compat/pair/", compat_views.pair, name="compat-pair"),
     path("compat/runs/", compat_views.run_create, name="compat-run-create"),
     path("compat/runs/<int:pk>/", compat_views.run_detail, name="compat-run"),
+    path("compat/runs/<int:pk>/rerun/", compat_views.run_rerun, name="compat-run-rerun"),
+    path("drift/", views.drift_list, name="drift-list"),
 ]

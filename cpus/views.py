@@ -160,7 +160,13 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(selectors.host_list(), pk=pk)
     reports = host.reports.select_related("cpu_model").defer("raw")
     contradictions = ledger.contradictions_involving(host=host)
-    context = {"host": host, "reports": reports, "contradictions": contradictions}
+    events = host.drift_events.select_related("host")[:50]
+    context = {
+        "host": host,
+        "reports": reports,
+        "contradictions": contradictions,
+        "events": events,
+    }
     return render(request, "cpus/host_detail.html", context)
 
 
@@ -209,3 +215,19 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def report_list(request: HttpRequest) -> HttpResponse:
     page, query = _page(request, selectors.report_list())
     return render(request, "cpus/report_list.html", {"page": page, "query": query})
+
+
+def drift_list(request: HttpRequest) -> HttpResponse:
+    """Every host's drift, newest first (``?tag=`` narrows to a pool)."""
+    from cpus.models import DriftEvent, PoolTag
+
+    events = DriftEvent.objects.select_related("host").order_by("-created_at", "-id")
+    tag = request.GET.get("tag", "")
+    if tag:
+        events = events.filter(host__tags__name=tag)
+    page, query = _page(request, events)
+    return render(
+        request,
+        "cpus/drift_list.html",
+        {"page": page, "query": query, "tag": tag, "tags": PoolTag.objects.all()},
+    )

@@ -161,7 +161,8 @@ class HostStack:
         )
 
     def changes_from(self, before: HostStack) -> list[dict]:
-        """What changed from ``before`` to this stack: one entry per field, with both values."""
+        """What changed from ``before`` to this stack: one entry per field, with both values.
+        A field only one of the two reports states is unknown on the other side, not changed."""
         found = []
         old, new = before.to_dict(), self.to_dict()
         for key in (
@@ -173,9 +174,13 @@ class HostStack:
             "vcenter_build",
             "hyperv_config_version",
         ):
-            if old[key] != new[key] and (old[key] or new[key]):
+            if old[key] != new[key] and old[key] and new[key]:
                 found.append({"field": key, "before": old[key], "after": new[key]})
-        if before.cmdline_options != self.cmdline_options:
+        if (
+            before.kernel_cmdline
+            and self.kernel_cmdline
+            and before.cmdline_options != self.cmdline_options
+        ):
             found.append(
                 {
                     "field": "kernel_cmdline",
@@ -183,7 +188,11 @@ class HostStack:
                     "after": self.cmdline_options,
                 }
             )
-        if old["vulnerabilities"] != new["vulnerabilities"] and old["vulnerabilities"]:
+        if (
+            old["vulnerabilities"] != new["vulnerabilities"]
+            and old["vulnerabilities"]
+            and new["vulnerabilities"]
+        ):
             changed = sorted(
                 k
                 for k in set(old["vulnerabilities"]) | set(new["vulnerabilities"])
