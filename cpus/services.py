@@ -173,6 +173,21 @@ def _report_fields(decoded: DecodedDump) -> dict:
     }
 
 
+def _qmp_vmx(text: str) -> frozenset[str] | None:
+    """The vmx-* properties a QMP expansion reports true (QEMU's own names for the VMX
+    capabilities it can give a guest on this host); None when it reports none either way."""
+    from cpus.cpuid.formats import qmp
+
+    try:
+        _model, props = qmp._expansion(text)
+    except Exception:  # noqa: BLE001 - the decoder already accepted the text
+        return None
+    named = {name: value for name, value in props.items() if name.startswith("vmx-")}
+    if not named:
+        return None
+    return frozenset(name for name, value in named.items() if value is True)
+
+
 def report_stack_of(decoded: DecodedDump, text: str, given: dict | None) -> dict:
     """The stack to store with a report: what the upload's own text says (virsh capabilities'
     microcode and machine types; VMX capability MSRs of cpudata/AIDA64 rows), overridden by the
@@ -180,6 +195,8 @@ def report_stack_of(decoded: DecodedDump, text: str, given: dict | None) -> dict
     stated = HostStack.from_dict(given or {})
     said = HostStack.from_dict(stack_from_libvirt_xml(text))
     vmx_features = vmx.decode(decoded.msrs) if decoded.msrs else None
+    if vmx_features is None and decoded.format == "qmp":
+        vmx_features = _qmp_vmx(text)
     if vmx_features is not None:
         said = replace(said, vmx_features=vmx_features)
     combined = stated.merged(said)

@@ -70,7 +70,8 @@ class HostStack:
 
     @property
     def is_empty(self) -> bool:
-        return not any(self.to_dict().values())
+        known = {k: v for k, v in self.to_dict().items() if k != "vmx_features"}
+        return not any(known.values()) and self.vmx_features is None
 
     def to_dict(self) -> dict:
         return {
@@ -92,7 +93,14 @@ class HostStack:
         if other is None:
             return self
         mine, theirs = self.to_dict(), other.to_dict()
-        combined = {k: (v if v not in ("", [], {}, None) else theirs[k]) for k, v in mine.items()}
+        combined = {
+            k: (
+                v
+                if v not in ("", [], {}, None) or (k == "vmx_features" and v is not None)
+                else theirs[k]
+            )
+            for k, v in mine.items()
+        }
         return HostStack.from_dict(combined)
 
     @classmethod

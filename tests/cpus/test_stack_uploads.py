@@ -143,3 +143,12 @@ def test_guest_model_page_says_since_when_the_model_exists(client, db):
     page = client.get(f"/guest-models/{model.pk}/").content.decode()
     assert "QEMU 4.2.0" in page  # Cascadelake-Server-v3 and its alias -noTSX
     assert "libvirt" in page
+
+
+@pytest.mark.django_db
+def test_qmp_host_expansion_fills_the_vmx_capabilities(api, dump_bytes):
+    name = "thismachine_qemu7.2_qmp_query-cpu-model-expansion_host.jsonl"
+    response = api.post("/api/reports/", {"raw": dump_bytes(name).decode()}, format="json")
+    assert response.status_code == 201, response.json()
+    # an AMD host under KVM: QEMU lists every vmx-* property, all false: known, and none
+    assert response.json()["stack"]["vmx_features"] == []
