@@ -80,9 +80,16 @@ def test_suggestion_never_names_a_model_the_destination_lacks(hosts):
     recent = with_stack(hosts[CASCADE], qemu_version="9.0.0")
     suggestion = compat.check(source, recent, "host-passthrough").suggestion
     assert suggestion["guest_cpu"].startswith("Cascadelake-Server-v3,")
-    # QEMU 3.0 has no Cascadelake-Server-v3 (4.2.0): that suggestion is not made there
-    old = with_stack(hosts[CASCADE], qemu_version="3.0.0")
-    suggestion = compat.check(source, old, "host-passthrough").suggestion
+    # QEMU 4.1 has no Cascadelake-Server-v3 (4.2.0): another model is fitted among its own
+    older = with_stack(hosts[CASCADE], qemu_version="4.1.0")
+    suggestion = compat.check(source, older, "host-passthrough").suggestion
+    name = suggestion["guest_cpu"].split(",")[0]
+    assert name != "Cascadelake-Server-v3"
+    assert releases.qemu_availability(name).on((4, 1, 0)) is True
+    assert compat.check(source, older, suggestion["guest_cpu"]).verdict != "blocked"
+    # QEMU 3.0: the fitted models' names (NAME-vN) do not exist yet: no suggestion, not a bad one
+    oldest = with_stack(hosts[CASCADE], qemu_version="3.0.0")
+    suggestion = compat.check(source, oldest, "host-passthrough").suggestion
     if suggestion is not None:
         name = suggestion["guest_cpu"].split(",")[0]
         assert releases.qemu_availability(name).on((3, 0, 0)) is True
