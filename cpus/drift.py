@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cpus import selectors
@@ -70,10 +70,14 @@ def _pool_changes(host: Host, before, after) -> list[dict]:
 
 
 def _stale_runs(host: Host) -> list[int]:
-    runs = MatrixRun.objects.filter(
-        host_ids__contains=[host.pk], status=MatrixRun.Status.SUCCEEDED, stale_since__isnull=True
-    ).values_list("pk", flat=True)[:MAX_LISTED]
-    ids = list(runs)
+    runs = MatrixRun.objects.filter(status=MatrixRun.Status.SUCCEEDED, stale_since__isnull=True)
+    if connection.features.supports_json_field_contains:
+        ids = list(
+            runs.filter(host_ids__contains=[host.pk]).values_list("pk", flat=True)[:MAX_LISTED]
+        )
+    else:  # SQLite: no JSON containment lookup
+        ids = [pk for pk, hosts in runs.values_list("pk", "host_ids") if host.pk in hosts]
+        ids = ids[:MAX_LISTED]
     if ids:
         MatrixRun.objects.filter(pk__in=ids).update(stale_since=timezone.now())
     return ids
