@@ -200,3 +200,7 @@ def test_profile_saves_a_webhook_and_refuses_a_private_one(pool, client, setting
     assert DriftWebhook.objects.get(user=pool).url == "http://127.0.0.1:9/hook"
     client.post("/accounts/webhook/", {"url": ""})
     assert not DriftWebhook.objects.filter(user=pool).exists()
+
+
+def test_reports_of_an_unknown_host_is_a_404(api, db):
+    assert api.get("/api/hosts/987654/reports/").status_code == 404
