@@ -503,6 +503,130 @@ def wrapped(label: str, words: list, width: int = 100) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------
+# The host's stack (for `cpukb report`): every item optional, a missing tool or file skipped
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_CMDLINE = "/proc/cmdline"
+DEFAULT_VULNERABILITIES = "/sys/devices/system/cpu/vulnerabilities"
+DEFAULT_MSR_DEVICE = "/dev/cpu/0/msr"
+VMX_MSRS = range(0x480, 0x492)
+
+
+def _tool_output(*command: str, timeout: float = 20) -> str | None:
+    """A tool's standard output, or None when it is not installed or fails."""
+    executable = shutil.which(command[0])
+    if executable is None:
+        return None
+    try:
+        done = subprocess.run(
+            [executable, *command[1:]], capture_output=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
+
+
+def _read_text(path: str, limit: int = 65536) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read(limit)
+    except OSError:
+        return None
+
+
+def _vmx_msrs(path: str) -> dict | None:
+    """The VMX capability MSRs 0x480-0x491 through the Linux msr driver (root, `modprobe msr`);
+    None when the device cannot be read.  MSRs the CPU does not have are left out."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    values = {}
+    try:
+        for index in VMX_MSRS:
+            try:
+                data = os.pread(fd, 8, index)
+            except OSError:
+                continue  # the CPU has no such MSR (#GP): skip it
+            if len(data) == 8:
+                values[hex(index)] = hex(struct.unpack("<Q", data)[0])
+    finally:
+        os.close(fd)
+    return values or None
+
+
+def collect_stack(cpuinfo: str, cmdline: str, vulnerabilities: str, msr_device: str) -> tuple:
+    """(stack fields, [what could not be collected]) of this host: `qemu-system-x86_64
+    --version`, `virsh version`, `uname -r`, the kernel command line, /proc/cpuinfo's microcode
+    line, the vulnerabilities folder, `virsh domcapabilities` machine type, and the VMX MSRs."""
+    stack: dict = {}
+    missing = []
+    qemu = _tool_output("qemu-system-x86_64", "--version")
+    if qemu and qemu.strip():
+        stack["qemu_version"] = qemu.strip().splitlines()[0][:64]
+    else:
+        missing.append("qemu-system-x86_64")
+    virsh = _tool_output("virsh", "version")
+    if virsh:
+        for line in virsh.splitlines():
+            label, _, value = line.partition(":")
+            words = value.split()
+            if label.strip() == "Using library" and len(words) >= 2:
+                stack["libvirt_version"] = words[-1][:64]
+            if label.strip() == "Running hypervisor" and words[:1] == ["QEMU"]:
+                stack.setdefault("qemu_version", words[-1][:64])
+    if "libvirt_version" not in stack:
+        client = _tool_output("virsh", "--version")
+        if client and client.strip():
+            stack["libvirt_version"] = client.strip()[:64]
+        else:
+            missing.append("virsh")
+    release = _tool_output("uname", "-r")
+    if release and release.strip():
+        stack["kernel_release"] = release.strip()[:128]
+    else:
+        missing.append("uname")
+    line = _read_text(cmdline, 4096)
+    if line is not None and line.strip():
+        stack["kernel_cmdline"] = line.strip()[:4096]
+    else:
+        missing.append(cmdline)
+    text = _read_text(cpuinfo, 1 << 20) or ""
+    for entry in text.splitlines():
+        key, _, value = entry.partition(":")
+        if key.strip() == "microcode" and value.strip():
+            stack["microcode"] = value.strip()[:32]
+            break
+    else:
+        missing.append(cpuinfo + " microcode line")
+    try:
+        names = sorted(os.listdir(vulnerabilities))[:64]
+    except OSError:
+        names = None
+        missing.append(vulnerabilities)
+    if names:
+        found = {}
+        for name in names:
+            status = _read_text(os.path.join(vulnerabilities, name), 512)
+            if status is not None:
+                found[name[:64]] = status.strip()[:512]
+        stack["vulnerabilities"] = found
+    domcaps = _tool_output("virsh", "domcapabilities")
+    if domcaps and "<machine>" in domcaps:
+        machine = domcaps.split("<machine>", 1)[1].split("</machine>", 1)[0].strip()
+        if machine:
+            stack["qemu_machine_types"] = [machine[:64]]
+    msrs = _vmx_msrs(msr_device)
+    if msrs:
+        stack["vmx_msrs"] = msrs
+    else:
+        missing.append(msr_device + " (VMX MSRs: root and `modprobe msr`)")
+    return stack, missing
+
+
 def cmd_report(args, api_factory) -> int:
     device = args.cpuid_device or os.environ.get("CPUKB_CPUID_DEVICE") or DEFAULT_CPUID_DEVICE
     cpuinfo = args.cpuinfo or os.environ.get("CPUKB_CPUINFO") or DEFAULT_CPUINFO
@@ -513,10 +637,24 @@ def cmd_report(args, api_factory) -> int:
     for note in notes:
         err("note: " + note)
     err(f"captured from {source}")
+    stack: dict = {}
+    if not args.no_stack:
+        stack, missing = collect_stack(
+            cpuinfo,
+            os.environ.get("CPUKB_CMDLINE") or DEFAULT_CMDLINE,
+            os.environ.get("CPUKB_VULNERABILITIES") or DEFAULT_VULNERABILITIES,
+            os.environ.get("CPUKB_MSR_DEVICE") or DEFAULT_MSR_DEVICE,
+        )
+        err(
+            "stack: {}{}".format(
+                ", ".join(sorted(stack)) or "nothing",
+                "; not available: " + ", ".join(missing) if missing else "",
+            )
+        )
     name = args.name if args.name is not None else socket.gethostname()
     if args.dry_run:
         if args.json:
-            print_json({"source": source, "host_name": name, "raw": text})
+            print_json({"source": source, "host_name": name, "raw": text, "stack": stack})
         else:
             sys.stdout.write(text)
         return EXIT_OK
@@ -525,6 +663,8 @@ def cmd_report(args, api_factory) -> int:
     body = {"raw": text}
     if name:
         body["host_name"] = name[:100]
+    if stack:
+        body["stack"] = stack
     status, report = api.post("/api/reports/", body)
     if args.json:
         print_json(report)
@@ -575,6 +715,17 @@ def cmd_report(args, api_factory) -> int:
                 warning, width=100, initial_indent="  Warning:    ", subsequent_indent=" " * 14
             )
         )
+    reported = report.get("stack") or {}
+    for key, label in (
+        ("qemu_version", "QEMU"),
+        ("libvirt_version", "libvirt"),
+        ("kernel_release", "Kernel"),
+        ("microcode", "Microcode"),
+    ):
+        if reported.get(key):
+            out("  {:<12}{}".format(label + ":", reported[key]))
+    if reported.get("vmx_features") is not None:
+        out("  VMX:        {} capabilities".format(len(reported["vmx_features"])))
     out(f"  Link:       {link}")
     return EXIT_OK
 
@@ -1036,6 +1187,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=CAPTURE_METHODS,
         default="auto",
         help="where to read the CPU from (default auto: device, then cpuid tool, then cpuinfo)",
+    )
+    report.add_argument(
+        "--no-stack",
+        action="store_true",
+        help="do not collect the stack (QEMU, libvirt, kernel, microcode, vulnerabilities, VMX)",
     )
     report.add_argument("--cpuid-device", help=argparse.SUPPRESS)
     report.add_argument("--cpuid-tool", help=argparse.SUPPRESS)

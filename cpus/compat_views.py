@@ -220,6 +220,20 @@ def run_create(request: HttpRequest) -> HttpResponse:
     return redirect("cpus:compat-run", pk=run.pk)
 
 
+@require_POST
+def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click on a stale run: the same selection and guest CPU, computed again."""
+    old = get_object_or_404(MatrixRun, pk=pk)
+    try:
+        run = matrix_runs.matrix_run_create(
+            selection=old.selection, guest_cpu=old.guest_cpu, user=request.user
+        )
+    except (compat.GuestCpuError, matrix_runs.PoolError) as error:
+        messages.error(request, str(error))
+        return redirect("cpus:compat-run", pk=old.pk)
+    return redirect("cpus:compat-run", pk=run.pk)
+
+
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(MatrixRun, pk=pk)
     context = {

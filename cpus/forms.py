@@ -24,9 +24,31 @@ class ReportUploadForm(forms.Form):
         max_length=100,
         help_text="Adds the report to this host in your inventory.",
     )
+    qemu_version = forms.CharField(label="QEMU version (optional)", required=False, max_length=64)
+    libvirt_version = forms.CharField(
+        label="libvirt version (optional)", required=False, max_length=64
+    )
+    kernel_release = forms.CharField(
+        label="Kernel release (optional)", required=False, max_length=128
+    )
+    microcode = forms.CharField(
+        label="Microcode revision (optional)", required=False, max_length=32
+    )
+    STACK_FIELDS = ("qemu_version", "libvirt_version", "kernel_release", "microcode")
+
+    def stack(self) -> dict:
+        """The stack fields filled in (validated in ``clean``)."""
+        return {k: self.cleaned_data[k] for k in self.STACK_FIELDS if self.cleaned_data.get(k)}
 
     def clean(self):
         cleaned = super().clean()
+        from cpus.cpuid.stack import HostStack, StackError
+
+        try:
+            HostStack.from_dict({k: cleaned.get(k) or "" for k in self.STACK_FIELDS})
+        except StackError as error:
+            field, _, message = str(error).partition(": ")
+            self.add_error(field if field in self.STACK_FIELDS else None, message or str(error))
         upload = cleaned.get("file")
         if upload is not None and upload.size > settings.CPUKB_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(

@@ -163,6 +163,14 @@ class HostReport(models.Model):
         help_text="Per-host facts the compatibility engine reads beyond the identity and the "
         "feature masks (migration assists, highest CPUID leaves): baseline.host_facts.",
     )
+    stack = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The host's software stack when the upload said it (QEMU/libvirt versions and "
+        "machine types, kernel release and command line, microcode, vulnerabilities, "
+        "ESXi/vCenter build, Hyper-V configuration version, vmx-* capabilities): "
+        "cpus.cpuid.stack.HostStack.to_dict; empty: not reported.",
+    )
     feature_set = models.ForeignKey(FeatureSet, on_delete=models.PROTECT, related_name="reports")
     cpu_model = models.ForeignKey(CpuModel, on_delete=models.PROTECT, related_name="reports")
     host = models.ForeignKey(
@@ -359,6 +367,11 @@ class MatrixRun(models.Model):
     heartbeat = models.DateTimeField(
         null=True, blank=True, help_text="Last progress; the sweeper uses it."
     )
+    stale_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a host of the run got a report that changes its CPU view (drift).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -423,3 +436,62 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.object_type} {self.object_id}"
+
+
+class DriftEvent(models.Model):
+    """A host's new report compared with its previous one: features that vanished or appeared,
+    stack changes (microcode, kernel, QEMU, libvirt, VMX), and what that affects
+    (``cpus.drift.affected``: pools, matrix runs, recorded migrations, guest CPU models)."""
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="drift_events")
+    from_report = models.ForeignKey(
+        HostReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_report = models.ForeignKey(HostReport, on_delete=models.CASCADE, related_name="+")
+    vanished = models.JSONField(default=list, help_text="Features the new report lacks.")
+    appeared = models.JSONField(default=list, help_text="Features only the new report has.")
+    stack_changes = models.JSONField(default=list)
+    affected = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"drift {self.pk} of {self.host}"
+
+
+class DriftWebhook(models.Model):
+    """The URL a user wants each drift event of their hosts POSTed to (their profile)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drift_webhook"
+    )
+    url = models.URLField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"webhook of {self.user}"
+
+
+class WebhookDelivery(models.Model):
+    """One drift event to one URL: delivered exactly once (the task checks ``status``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    event = models.ForeignKey(DriftEvent, on_delete=models.CASCADE, related_name="deliveries")
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "url"], name="webhook_delivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of drift {self.event_id} ({self.status})"

@@ -169,7 +169,18 @@ def report_host_view(report: HostReport, label: str = ""):
         or (report.host.name if report.host_id else report.brand)
         or f"report {report.pk}",
     )
-    return with_host_facts(view, report.host_facts)
+    return with_stack(with_host_facts(view, report.host_facts), report.stack)
+
+
+def with_stack(view, stack: dict | None):
+    """``view`` with the report's stored stack (``HostReport.stack``), if it has one."""
+    if not stack:
+        return view
+    from dataclasses import replace
+
+    from cpus.cpuid.stack import HostStack
+
+    return replace(view, stack=HostStack.from_dict(stack))
 
 
 def cpu_model_report(cpu_model: CpuModel) -> HostReport | None:
@@ -209,6 +220,7 @@ _HOST_VIEW_COLUMNS = (
     ("report", "hypervisor_vendor"),
     ("report", "warnings"),
     ("report", "host_facts"),
+    ("report", "stack"),
     ("feature_set", "mask"),
     ("feature_set", "unknown_mask"),
     ("feature_set", "absent_means_unknown"),
@@ -262,6 +274,8 @@ def _row_host_view(row: tuple):
         report.warnings = json.loads(report.warnings)
     if isinstance(report.host_facts, str):
         report.host_facts = json.loads(report.host_facts)
+    if isinstance(report.stack, str):
+        report.stack = json.loads(report.stack)
     feature_set = tables["feature_set"]
     view = HostView(
         identity=report_identity(report),
@@ -271,7 +285,7 @@ def _row_host_view(row: tuple):
         warnings=tuple(report.warnings),
         label=tables["host"]["name"],
     )
-    return with_host_facts(view, report.host_facts)
+    return with_stack(with_host_facts(view, report.host_facts), report.stack)
 
 
 def host_views_by_ref(values: list, user=None) -> dict:

@@ -4,7 +4,8 @@ syncing the feature table, re-decoding stored reports.  Keyword-only ``<entity>_
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -13,9 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cpus.audit import audit
-from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode
+from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode, vmx
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
+from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
 from cpus.microarchitectures import microarchitecture
 from cpus.models import (
     CATALOG_OWNER,
@@ -211,6 +213,36 @@ def _report_fields(decoded: DecodedDump) -> dict:
     }
 
 
+def _qmp_vmx(text: str) -> frozenset[str] | None:
+    """The vmx-* properties a QMP expansion reports true (QEMU's own names for the VMX
+    capabilities it can give a guest on this host); None when it reports none either way."""
+    from cpus.cpuid.formats import qmp
+
+    try:
+        _model, props = qmp._expansion(text)
+    except Exception:  # noqa: BLE001 - the decoder already accepted the text
+        return None
+    named = {name: value for name, value in props.items() if name.startswith("vmx-")}
+    if not named:
+        return None
+    return frozenset(name for name, value in named.items() if value is True)
+
+
+def report_stack_of(decoded: DecodedDump, text: str, given: dict | None) -> dict:
+    """The stack to store with a report: what the upload's own text says (virsh capabilities'
+    microcode and machine types; VMX capability MSRs of cpudata/AIDA64 rows), overridden by the
+    fields the uploader gave.  {} when nothing is known.  StackError on a bad field."""
+    stated = HostStack.from_dict(given or {})
+    said = HostStack.from_dict(stack_from_libvirt_xml(text))
+    vmx_features = vmx.decode(decoded.msrs) if decoded.msrs else None
+    if vmx_features is None and decoded.format == "qmp":
+        vmx_features = _qmp_vmx(text)
+    if vmx_features is not None:
+        said = replace(said, vmx_features=vmx_features)
+    combined = stated.merged(said)
+    return {} if combined.is_empty else combined.to_dict()
+
+
 # Attempts of an upload that loses a race on a unique key (the same text, or the same host name,
 # stored by a parallel request): each attempt reads again what the winner committed.
 INGEST_ATTEMPTS = 3
@@ -225,12 +257,15 @@ def report_ingest(
     tags: tuple[str, ...] = (),
     label: CpuLabel = CpuLabel(),
     decoded: DecodedDump | None = None,
+    stack: dict | None = None,
 ) -> tuple[HostReport, bool]:
     """Decode and store a host report.  Returns (report, created); the same raw text twice is
     one report.  Raises DumpParseError before anything is written, WriteRefused for an
     anonymous user; ``uploaded_by=None`` stores it as the catalog's (management commands).
     ``decoded`` is the result of ``decode(raw)`` when the caller already has it (import_dumps
-    decodes in worker processes).
+    decodes in worker processes).  The same text with another ``stack`` is another report, so
+    a host's history keeps a microcode or QEMU update even when CPUID did not change (StackError
+    on a bad stack field, before anything is written).
 
     With ``host_name`` the report becomes the current one of the uploader's own host of that
     name (created if new): never of another owner's host, so a curated host cannot be
@@ -243,7 +278,9 @@ def report_ingest(
     if decoded is None:
         decoded = decode(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    report_stack = report_stack_of(decoded, text, stack)
+    digest = text if not report_stack else text + "\0" + json.dumps(report_stack, sort_keys=True)
+    sha256 = hashlib.sha256(digest.encode("utf-8")).hexdigest()
     for attempt in range(1, INGEST_ATTEMPTS + 1):
         try:
             return _report_store(
@@ -255,6 +292,7 @@ def report_ingest(
                 source=source,
                 tags=tags,
                 label=label,
+                stack=report_stack,
             )
         except IntegrityError:
             if attempt == INGEST_ATTEMPTS:
@@ -263,7 +301,16 @@ def report_ingest(
 
 
 def _report_store(
-    *, decoded: DecodedDump, text: str, sha256: str, uploader, host_name, source, tags, label
+    *,
+    decoded: DecodedDump,
+    text: str,
+    sha256: str,
+    uploader,
+    host_name,
+    source,
+    tags,
+    label,
+    stack: dict,
 ) -> tuple[HostReport, bool]:
     with transaction.atomic():
         existing = (
@@ -288,6 +335,7 @@ def _report_store(
             cpu_model=cpu_model,
             uploaded_by=uploader,
             source=source[:200],
+            stack=stack,
             **_report_fields(decoded),
         )
         audit(
@@ -323,6 +371,11 @@ def host_attach_report(
         report.host = host
     for tag in tags:
         host.tags.add(pool_tag_for(owner=host.owner, name=tag))
+    if previous is not None and previous != report.pk:
+        from cpus import drift
+
+        previous_report = HostReport.objects.select_related("feature_set").get(pk=previous)
+        drift.drift_record(host=host, previous=previous_report, current=report)
     return host
 
 

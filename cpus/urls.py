@@ -24,4 +24,6 @@ urlpatterns = [
     path("compat/runs/", compat_views.run_create, name="compat-run-create"),
     path("compat/runs/<int:pk>/", compat_views.run_detail, name="compat-run"),
     path("vms/preflight/", vm_views.vm_preflight, name="vm-preflight"),
+    path("compat/runs/<int:pk>/rerun/", compat_views.run_rerun, name="compat-run-rerun"),
+    path("drift/", views.drift_list, name="drift-list"),
 ]

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus import selectors, services
 from cpus.audit import audit_trail
-from cpus.cpuid import FORMATS, DumpParseError
+from cpus.cpuid import FORMATS, DumpParseError, releases
 from cpus.filtersets import (
     CPU_SORT_FIELDS,
     CpuModelFilterSet,
@@ -156,11 +156,13 @@ def guest_model_list(request: HttpRequest) -> HttpResponse:
 def guest_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     guest = get_object_or_404(selectors.guest_model_list(), pk=pk)
     vocabulary = _vocabulary(request)
+    names = [guest.name, *(a.strip() for a in guest.aliases.replace(",", " ").split() if a)]
     return render(
         request,
         "cpus/guest_model_detail.html",
         {
             "guest": guest,
+            "history": [a.to_dict() for a in releases.model_history(names, guest.source)],
             "vocabulary": vocabulary,
             "vocabularies": VOCABULARIES,
             "groups": selectors.features_by_group(guest.feature_set, vocabulary),
@@ -180,11 +182,13 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(selectors.host_list(), pk=pk)
     reports = host.reports.select_related("cpu_model").defer("raw")
     contradictions = ledger.contradictions_involving(host=host)
+    events = host.drift_events.select_related("host")[:50]
     context = {
         "host": host,
         "reports": reports,
         "contradictions": contradictions,
         "audit_events": audit_trail(host),
+        "events": events,
     }
     return render(request, "cpus/host_detail.html", context)
 
@@ -199,6 +203,7 @@ def report_upload(request: HttpRequest) -> HttpResponse:
                 raw=form.report_data(),
                 host_name=form.cleaned_data["host_name"],
                 uploaded_by=request.user,
+                stack=form.stack() or None,
             )
         except DumpParseError as parse_error:
             error = parse_error
@@ -235,3 +240,19 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def report_list(request: HttpRequest) -> HttpResponse:
     page, query = _page(request, selectors.report_list())
     return render(request, "cpus/report_list.html", {"page": page, "query": query})
+
+
+def drift_list(request: HttpRequest) -> HttpResponse:
+    """Every host's drift, newest first (``?tag=`` narrows to a pool)."""
+    from cpus.models import DriftEvent, PoolTag
+
+    events = DriftEvent.objects.select_related("host").order_by("-created_at", "-id")
+    tag = request.GET.get("tag", "")
+    if tag:
+        events = events.filter(host__tags__name=tag)
+    page, query = _page(request, events)
+    return render(
+        request,
+        "cpus/drift_list.html",
+        {"page": page, "query": query, "tag": tag, "tags": PoolTag.objects.all()},
+    )

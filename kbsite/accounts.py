@@ -69,7 +69,44 @@ def signup(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
     hosts = request.user.hosts.select_related("current_report__cpu_model").order_by("name")
-    return render(request, "registration/profile.html", {"token": token, "hosts": hosts})
+    from cpus.models import DriftWebhook
+
+    webhook = DriftWebhook.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "registration/profile.html",
+        {"token": token, "hosts": hosts, "webhook": webhook},
+    )
+
+
+@login_required
+@require_POST
+def webhook_set(request: HttpRequest) -> HttpResponse:
+    """Save (or, with an empty URL, remove) the URL each drift event of the user's hosts is
+    POSTed to; a URL the server will not call (not http(s), a private address) is refused."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import URLValidator
+
+    from cpus.models import DriftWebhook
+    from cpus.webhooks import WebhookUrlError, check_url
+
+    url = request.POST.get("url", "").strip()
+    if not url:
+        DriftWebhook.objects.filter(user=request.user).delete()
+        messages.success(request, "Your drift webhook was removed.")
+        return redirect("profile")
+    try:
+        if len(url) > 500:
+            raise WebhookUrlError("the URL is longer than 500 characters")
+        URLValidator(schemes=["http", "https"])(url)
+        check_url(url)
+    except (ValidationError, WebhookUrlError) as error:
+        text = error.messages[0] if isinstance(error, ValidationError) else str(error)
+        messages.error(request, f"Webhook not saved: {text}")
+        return redirect("profile")
+    DriftWebhook.objects.update_or_create(user=request.user, defaults={"url": url})
+    messages.success(request, "Drift events of your hosts will be POSTed to that URL.")
+    return redirect("profile")
 
 
 @login_required

@@ -187,6 +187,10 @@ CPUKB_HEALTH_TOKEN = env_str("CPUKB_HEALTH_TOKEN")
 
 # --- Uploads ----------------------------------------------------------------------------------
 
+# Drift webhooks (cpus/webhooks.py): POST timeout and whether a URL may point at a private,
+# loopback or link-local address (off: a user's webhook cannot reach the server's own network).
+CPUKB_WEBHOOK_TIMEOUT = env_int("CPUKB_WEBHOOK_TIMEOUT", 10, minimum=1)
+CPUKB_WEBHOOK_ALLOW_PRIVATE = env_bool("CPUKB_WEBHOOK_ALLOW_PRIVATE", False)
 CPUKB_MAX_UPLOAD_BYTES = env_int("CPUKB_MAX_UPLOAD_BYTES", 8 * 1024 * 1024, minimum=1024)
 # A dump may arrive as a file or as pasted text in a form or JSON body: allow the dump plus room
 # for the other fields, and keep files up to the limit in memory since they are read whole.

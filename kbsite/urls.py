@@ -52,6 +52,7 @@ urlpatterns = [
     path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/token/create/", accounts.token_create, name="token-create"),
     path("accounts/token/revoke/", accounts.token_revoke, name="token-revoke"),
+    path("accounts/webhook/", accounts.webhook_set, name="webhook-set"),
     path("api/", include("kbsite.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.

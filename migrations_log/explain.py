@@ -154,6 +154,7 @@ def _resolve_name(name: str, vocabulary: str | None, found: _Found) -> None:
     if feature is None and re.match(r"vmx[-_]", name, re.IGNORECASE):
         # QEMU/libvirt name VMX capability bits (MSRs 0x480-0x491) vmx-*: parts of VT-x.
         feature = _VMX
+        found.facts.setdefault("vmx_capabilities", []).append(name.lower())
     if feature is None:
         found.add_unresolved(name)
     else:
@@ -202,6 +203,7 @@ def _resolve_msr_bit(msr: int, bit: int, name: str | None, found: _Found) -> Non
             return
     if msr in _VMX_MSRS:
         found.features.add(_VMX)
+        found.facts.setdefault("vmx_capabilities", []).append(name or f"MSR 0x{msr:x} bit {bit}")
     elif name:
         _resolve_name(name, "qemu", found)
     else:
@@ -352,6 +354,8 @@ def _extract_libvirt_mismatch(matches: list[re.Match], found: _Found) -> None:
     found.unresolved = [*missing.unresolved, *extra.unresolved]
     found.facts["extra"] = _sorted_names(extra.features)
     found.facts["missing"] = _sorted_names(missing.features)
+    if missing.facts.get("vmx_capabilities"):
+        found.facts["vmx_capabilities"] = missing.facts["vmx_capabilities"]
 
 
 def _summarise_libvirt_mismatch(found: _Found, names: tuple[str, ...]) -> tuple[str, str]:
@@ -734,6 +738,114 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 
+# --- The stack: VMX capabilities, machine types, model releases, microcode ------------------------
+
+
+def _vmx_summary(capabilities: list[str]) -> str:
+    """The layer a vmx-* error is about: the hosts' VMX capabilities (MSRs 0x480-0x491), set by
+    the CPU, its microcode/BIOS and the kernel's KVM module, not by CPUID."""
+    listed = ", ".join(sorted(dict.fromkeys(capabilities)))
+    return (
+        f"The destination's VMX capabilities (the nested-virtualisation controls of its "
+        f"IA32_VMX MSRs, not CPUID) lack {listed}, which this nested guest (vmx) was given: "
+        "the VMX layer changed between the hosts (another CPU, microcode or BIOS setting, or a "
+        "kernel whose KVM offers fewer controls), so compare both hosts' VMX capabilities "
+        "(cpukb report as root uploads them), give the guest only the common ones (libvirt "
+        "<feature policy='disable' name='vmx-...'/>, QEMU -cpu ...,-vmx-...) or keep nested "
+        "guests on hosts with equal VMX capabilities" + "."
+    )
+
+
+def _extract_machine(matches: list[re.Match], found: _Found) -> None:
+    for match in matches:
+        groups = match.groupdict()
+        machine = groups.get("machine") or groups.get("qmachine")
+        if machine:
+            found.facts["machine"] = machine
+
+
+def _summarise_machine(found: _Found, names: tuple[str, ...]) -> tuple[str, str]:
+    machine = found.facts.get("machine")
+    version = re.search(r"-(\d+)\.(\d+)$", machine or "")
+    release = f" (QEMU {version[1]}.{version[2]} introduced it)" if version else ""
+    what = f"machine type {machine}{release}" if machine else "the guest's machine type"
+    return "stack", (
+        f"The destination's QEMU does not offer {what}, which the guest was started with: a "
+        "guest keeps its machine type across migrations and QEMU adds one pc-i440fx/pc-q35 "
+        "machine type per release, so the destination's QEMU is older (or a distribution "
+        "build without that type), so upgrade the destination's QEMU or start the guest with "
+        "a machine type every host has (virsh capabilities lists them)."
+    )
+
+
+def _extract_model(matches: list[re.Match], found: _Found) -> None:
+    for match in matches:
+        found.facts["model"] = match["model"]
+
+
+def _summarise_model(found: _Found, names: tuple[str, ...]) -> tuple[str, str]:
+    from cpus.cpuid import releases
+
+    model = found.facts.get("model", "")
+    available = releases.qemu_availability(model) or releases.libvirt_availability(model)
+    since = f" ({model} first appeared in {available.describe()})" if available else ""
+    return "stack", (
+        f"The destination's QEMU or libvirt does not know the guest's CPU model {model}{since}, "
+        "so the guest cannot start there: upgrade the destination's QEMU/libvirt, or give the "
+        "guest an older model every host's QEMU has (the knowledge base never suggests a model "
+        "a destination's recorded QEMU lacks)."
+    )
+
+
+_STACK_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        "libvirt-machine-type-unsupported",
+        "libvirt",
+        re.compile(
+            r"Emulator\s+'[^']*'\s+does\s+not\s+support\s+machine\s+type\s+'(?P<machine>[^']+)'"
+        ),
+        _extract_machine,
+        _summarise_machine,
+    ),
+    _Rule(
+        "qemu-machine-type-unsupported",
+        "qemu",
+        re.compile(
+            r"(?:-machine|-M)\s+(?:type=)?(?P<qmachine>[\w.\-]+)[^\n]*?:\s*unsupported\s+"
+            r"machine\s+type|unsupported\s+machine\s+type"
+        ),
+        _extract_machine,
+        _summarise_machine,
+    ),
+    _Rule(
+        "qemu-unknown-cpu-model",
+        "qemu",
+        re.compile(r"unable\s+to\s+find\s+CPU\s+model\s+'(?P<model>[^']+)'"),
+        _extract_model,
+        _summarise_model,
+    ),
+    _Rule(
+        "microcode-changed",
+        "kvm",
+        re.compile(
+            r"microcode\b[^\n]{0,80}?\b(?:changed|mismatch|differs?|updated)"
+            r"|\b(?:changed|mismatch|differs?)\b[^\n]{0,40}?\bmicrocode",
+            re.IGNORECASE,
+        ),
+        _no_extract,
+        _fixed(
+            "stack",
+            "The host's microcode changed, and a microcode update can remove CPU features (Intel's "
+            "TAA update lets the kernel turn TSX, hle and rtm, off) or change the VMX "
+            "capabilities KVM offers, so the CPU layer under the guest is not the one it was "
+            "checked against: upload a new report of the host (cpukb report), read its drift "
+            "timeline for what vanished, and move guests whose CPU model needs a vanished "
+            "feature to a model without it, such as a -noTSX model.",
+        ),
+    ),
+)
+
+_RULES = _RULES + _STACK_RULES
 RULE_IDS = tuple(rule.id for rule in _RULES)
 
 
@@ -758,6 +870,8 @@ def explain(message: str) -> Explanation:
         rule.extract(matches, found)
         names = _sorted_names(found.features)
         axis, summary = rule.summarise(found, names)
+        if found.facts.get("vmx_capabilities") and names == ("vmx",):
+            axis, summary = "nested virt", _vmx_summary(found.facts["vmx_capabilities"])
         return Explanation(
             hypervisor=rule.hypervisor,
             axis=axis,

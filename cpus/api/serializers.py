@@ -143,6 +143,7 @@ class HostReportSerializer(serializers.ModelSerializer):
             "cpu_count",
             "feature_count",
             "warnings",
+            "stack",
             "cpu_model",
             "host",
             "created_at",
@@ -193,6 +194,28 @@ class ReportUploadSerializer(serializers.Serializer):
     raw = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True)
     file = serializers.FileField(required=False, allow_empty_file=True)
     host_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    stack = serializers.JSONField(
+        required=False,
+        help_text="Optional stack facts (an object; in multipart, a JSON string): qemu_version, "
+        "qemu_machine_types, libvirt_version, kernel_release, kernel_cmdline, microcode, "
+        "vulnerabilities, esxi_build, vcenter_build, hyperv_config_version, vmx_features.",
+    )
+
+    def validate_stack(self, value):
+        import json
+
+        from cpus.cpuid.stack import HostStack, StackError
+
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as error:
+                raise serializers.ValidationError(f"not JSON: {error}") from None
+        try:
+            HostStack.from_dict(value)
+        except StackError as error:
+            raise serializers.ValidationError(str(error)) from None
+        return value
 
     def validate(self, attrs):
         if not attrs.get("raw") and not attrs.get("file"):

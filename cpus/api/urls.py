@@ -1,6 +1,7 @@
 """The catalog's API routes, registered on the site's one router (kbsite/api_urls.py)."""
 
 from cpus.api import views
+from cpus.api.drift import DriftEventViewSet, HostReportsViewSet
 from cpus.api.matrix import MatrixRunViewSet
 
 
@@ -11,3 +12,7 @@ def register(router) -> None:
     router.register("hosts", views.HostViewSet, basename="host")
     router.register("reports", views.HostReportViewSet, basename="report")
     router.register("matrix-runs", MatrixRunViewSet, basename="matrix-run")
+    router.register("drift", DriftEventViewSet, basename="drift-event")
+    router.register(
+        r"hosts/(?P<host_pk>[0-9]+)/reports", HostReportsViewSet, basename="host-report"
+    )

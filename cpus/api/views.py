@@ -276,6 +276,7 @@ class HostReportViewSet(
                 raw=raw,
                 host_name=upload.validated_data.get("host_name", ""),
                 uploaded_by=request.user,
+                stack=upload.validated_data.get("stack") or None,
             )
         except DumpParseError as error:
             return Response(error.to_dict(), status=status.HTTP_400_BAD_REQUEST)

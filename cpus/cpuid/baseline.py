@@ -28,10 +28,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 
-from . import cpu_map, guest_models
+from . import cpu_map, guest_models, vmx
 from .assists import AssistReport, assists_of, migration_assists
 from .guest_models import GuestModel
 from .result import DecodedDump, Identity
+from .stack import HostStack
 from .table import TABLE
 
 # QEMU's guest physical address width for named models unless host-phys-bits=on
@@ -162,6 +163,9 @@ class HostView:
     # IA32_VMX_PROCBASED_CTLS2 (MSR 0x48B) when the dump carried it: says whether VMX can scale a
     # guest's TSC (``policies.base.tsc_scaling``).  None: not in the report.
     vmx_procbased_ctls2: int | None = None
+    # The software stack (QEMU/libvirt versions, VMX capabilities, ...): ``stack.HostStack``.
+    # None: the report says nothing about it.
+    stack: HostStack | None = None
 
     @property
     def vendor(self) -> str:
@@ -171,6 +175,13 @@ class HostView:
     def known_absent_unknown(self) -> int:
         """Features whose state the report cannot tell (unknown and not shown present)."""
         return self.unknown_mask & ~self.feature_mask
+
+
+def stack_of_msrs(msrs) -> HostStack | None:
+    """The VMX capabilities a dump's MSR rows carry (``vmx.decode``), as a stack; None without
+    VMX MSRs."""
+    features = vmx.decode(msrs) if msrs else None
+    return None if features is None else HostStack(vmx_features=features)
 
 
 def host_view(report: HostView | DecodedDump, label: str = "") -> HostView:
@@ -186,6 +197,7 @@ def host_view(report: HostView | DecodedDump, label: str = "") -> HostView:
             label=label,
             assists=assists_of(report),
             vmx_procbased_ctls2=report.msrs.get(0x48B),
+            stack=stack_of_msrs(report.msrs),
         )
     raise TypeError(f"expected a DecodedDump or HostView, not {type(report).__name__}")
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from . import assists as hw_assists
 from . import baseline as pool_baseline
-from . import guest_models, policies
+from . import guest_models, policies, releases
 from . import guest_os as guest_os_catalog
 from .baseline import (
     XSAVE_COMPONENTS,
@@ -98,6 +98,7 @@ AXES = (
     "nested virt",
     "assists",
     "identity",
+    "stack",
     "report",
 )
 # Hyper-V processor compatibility modes: the classic "2008r2" and "standard" lists, and the
@@ -668,6 +669,34 @@ def _fixes(current: Sequence[Reason], missing: int, better: Verdict, vocabulary:
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
+def _spec_on_both_stacks(pair, source: HostView, destination: HostView) -> str | None:
+    """The pair's QEMU guest CPU, refitted among the models both hosts' QEMU releases have when
+    the best one is newer than either (``releases``): a suggestion never names a model a
+    host's recorded QEMU lacks.  Unknown versions do not restrict.  Models are named by their
+    display name, often the versioned ``NAME-vN`` (QEMU 4.1+), so before 4.1 few or none fit
+    and there is no suggestion rather than a wrong one."""
+    versions = [v.stack.qemu for v in (source, destination) if v.stack and v.stack.qemu]
+    if not versions:
+        return pair.qemu_spec
+
+    def available(model) -> bool:
+        # the suggestion names the model by its display name (FittedModel.spec)
+        known = releases.qemu_availability(model.display_name)
+        return known is None or all(known.on(v) is not False for v in versions)
+
+    if available(pair.qemu_model.model):
+        return pair.qemu_spec
+    allowed = frozenset(
+        name for model in guest_models.models_of("qemu") if available(model) for name in model.names
+    )
+    fitted = pool_baseline.fit(
+        pair.feature_mask, "qemu", vendor=pair.qemu_model.model.vendor, allowed=allowed
+    )
+    if fitted is None:
+        return None
+    return fitted.spec + pair.qemu_spec[len(pair.qemu_model.spec) :]
+
+
 def _suggest(
     source: HostView,
     destination: HostView,
@@ -688,7 +717,7 @@ def _suggest(
         vendor_key = pool_baseline.VENDOR_KEYS.get(source.identity.vendor)
         spec = pair.evc_mode if vendor_key else None
     else:
-        spec = pair.qemu_spec
+        spec = _spec_on_both_stacks(pair, source, destination) if pair.qemu_model else None
     if spec is None:
         return None
     better = check(

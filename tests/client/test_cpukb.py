@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import urllib.request
@@ -696,3 +697,145 @@ def test_client_is_python_3_8_and_standard_library_only():
     # Python 3.9+ library calls that ast cannot see.
     for newer in (".removeprefix(", ".removesuffix(", "strict=", "BooleanOptionalAction"):
         assert newer not in source, newer
+
+
+# --- report: the host's stack (issue 14) -----------------------------------------------------
+
+# Outputs as the tools print them (QEMU 7.2 and libvirt 9.0 of Debian 12, the versions of this
+# project's reference data), served by stand-in scripts on PATH.
+FAKE_TOOLS = {
+    "qemu-system-x86_64": "QEMU emulator version 7.2.11 (Debian 1:7.2+dfsg-7+deb12u12)\n"
+    "Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n",
+    "virsh": "Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\n"
+    "Using API: QEMU 9.0.0\nRunning hypervisor: QEMU 7.2.11\n",
+    "uname": "6.1.0-28-amd64\n",
+}
+
+
+def _fake_tools(directory: Path, leave_out: str = "") -> str:
+    directory.mkdir(exist_ok=True)
+    for name, output in FAKE_TOOLS.items():
+        if name == leave_out:
+            continue
+        script = directory / name
+        # shell builtins only: PATH holds nothing but these stand-ins
+        script.write_text(
+            "#!/bin/sh\nwhile IFS= read -r line; do echo \"$line\"; done <<'END'\n"
+            + output
+            + "END\n"
+        )
+        script.chmod(0o755)
+    return str(directory)
+
+
+def _stack_env(tmp_path, milan_device, path: str, **extra) -> dict:
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text("BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro tsx=off mitigations=auto\n")
+    vulnerabilities = tmp_path / "vulnerabilities"
+    vulnerabilities.mkdir(exist_ok=True)
+    (vulnerabilities / "tsx_async_abort").write_text("Not affected\n")
+    return {
+        "PATH": path,
+        "CPUKB_CPUID_DEVICE": str(milan_device),
+        "CPUKB_CPUINFO": str(DUMPS / "thismachine_kvm_EPYC-Milan_proc_cpuinfo.txt"),
+        "CPUKB_CMDLINE": str(cmdline),
+        "CPUKB_VULNERABILITIES": str(vulnerabilities),
+        "CPUKB_MSR_DEVICE": str(tmp_path / "no-msr-device"),
+        **extra,
+    }
+
+
+@pytest.mark.subprocess
+def test_report_collects_the_stack_from_each_tool_and_file(run_cli, tmp_path, milan_device):
+    env = _stack_env(tmp_path, milan_device, _fake_tools(tmp_path / "bin"))
+    done = run_cli("report", "--dry-run", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    stack = json.loads(done.stdout)["stack"]
+    assert stack["qemu_version"].startswith("QEMU emulator version 7.2.11")
+    assert stack["libvirt_version"] == "9.0.0"
+    assert stack["kernel_release"] == "6.1.0-28-amd64"
+    assert "tsx=off" in stack["kernel_cmdline"]
+    cpuinfo = (DUMPS / "thismachine_kvm_EPYC-Milan_proc_cpuinfo.txt").read_text()
+    microcode = next(
+        line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("micro")
+    )
+    assert stack["microcode"] == microcode
+    assert stack["vulnerabilities"] == {"tsx_async_abort": "Not affected"}
+    assert "vmx_msrs" not in stack and "no-msr-device" in done.stderr
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("missing", [*FAKE_TOOLS, "cmdline", "vulnerabilities", "everything"])
+def test_report_tolerates_each_missing_tool(run_cli, tmp_path, milan_device, missing):
+    path = _fake_tools(tmp_path / "bin", leave_out=missing)
+    if missing == "everything":
+        path = str(tmp_path / "empty-bin")
+    extra = {}
+    if missing in ("cmdline", "everything"):
+        extra["CPUKB_CMDLINE"] = str(tmp_path / "no-cmdline")
+    if missing in ("vulnerabilities", "everything"):
+        extra["CPUKB_VULNERABILITIES"] = str(tmp_path / "no-vulnerabilities")
+    done = run_cli(
+        "report", "--dry-run", "--json", env=_stack_env(tmp_path, milan_device, path, **extra)
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["raw"] == MILAN_DUMP.read_text()  # the CPU report is unaffected
+    stack = body["stack"]
+    expected_gone = {
+        "qemu-system-x86_64": set(),  # virsh's "Running hypervisor" line still names QEMU
+        "virsh": {"libvirt_version"},
+        "uname": {"kernel_release"},
+        "cmdline": {"kernel_cmdline"},
+        "vulnerabilities": {"vulnerabilities"},
+        "everything": {"qemu_version", "libvirt_version", "kernel_release", "kernel_cmdline"},
+    }[missing]
+    assert not expected_gone & set(stack), stack
+    assert "microcode" in stack  # from the cpuinfo file, whatever tools are missing
+    if missing == "qemu-system-x86_64":
+        assert stack["qemu_version"] == "7.2.11"  # virsh's "Running hypervisor" line
+
+
+@pytest.mark.subprocess
+def test_report_collects_the_stack_on_this_machine(run_cli, milan_device):
+    done = run_cli("report", "--dry-run", "--json", env={"CPUKB_CPUID_DEVICE": str(milan_device)})
+    assert done.returncode == 0, done.stderr
+    stack = json.loads(done.stdout)["stack"]
+    if shutil.which("uname"):
+        assert stack["kernel_release"] == os.uname().release
+    if os.access("/proc/cmdline", os.R_OK) and Path("/proc/cmdline").read_text().strip():
+        assert stack["kernel_cmdline"] == Path("/proc/cmdline").read_text().strip()
+    folder = Path("/sys/devices/system/cpu/vulnerabilities")
+    if folder.is_dir():
+        assert set(stack["vulnerabilities"]) == {p.name for p in folder.iterdir()}
+    skipped = run_cli(
+        "report",
+        "--dry-run",
+        "--json",
+        "--no-stack",
+        env={"CPUKB_CPUID_DEVICE": str(milan_device)},
+    )
+    assert json.loads(skipped.stdout)["stack"] == {}
+
+
+@LIVE
+@pytest.mark.subprocess
+def test_report_uploads_the_stack_and_vmx_msrs(run_cli, kb, tmp_path, milan_device):
+    # An msr-device image (byte offset = MSR index, as the Linux msr driver reads): the
+    # true pin-based controls allow "process posted interrupts" (bit 7) without requiring it.
+    msr = tmp_path / "msr"
+    with open(msr, "wb") as image:
+        image.seek(0x48D)
+        image.write(struct.pack("<Q", 1 << 7 << 32))
+    env = {
+        **kb.env(),
+        **_stack_env(tmp_path, milan_device, _fake_tools(tmp_path / "bin")),
+        "CPUKB_MSR_DEVICE": str(msr),
+    }
+    done = run_cli("report", "--name", "kvm-stack", env=env)
+    assert done.returncode == 0, done.stderr
+    report = HostReport.objects.get(host__name="kvm-stack")
+    assert report.stack["libvirt_version"] == "9.0.0"
+    assert report.stack["kernel_release"] == "6.1.0-28-amd64"
+    assert "vmx-posted-intr" in report.stack["vmx_features"]
+    assert "libvirt:    9.0.0" in done.stdout

@@ -6,7 +6,8 @@ import defusedxml.ElementTree as SafeET
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cpus.cpuid import baseline, compat, export, guest_models, matrix
+from cpus.cpuid import baseline, compat, export, guest_models, matrix, releases
+from cpus.cpuid.stack import HostStack
 from cpus.cpuid.table import TABLE
 
 GUESTS = [
@@ -29,6 +30,19 @@ GUESTS = [
     "Cascadelake-Server,+invtsc,tsc-frequency=2100000000",
     "libvirt:qemu64",
     "qemu64",
+    # issue 14: models that need a recent QEMU/libvirt, and a nested guest on a named model
+    "EPYC-Milan",
+    "libvirt:Cascadelake-Server",
+    "Cascadelake-Server-v5,+vmx",
+]
+# Stacks drawn for hosts: QEMU/libvirt releases around the models' first releases, and VMX
+# capabilities from QEMU's published model definitions (releases.qemu_model_vmx), never invented.
+STACKS = [
+    None,
+    HostStack(qemu_version="5.2.0", libvirt_version="5.6.0"),
+    HostStack(qemu_version="8.2.2", libvirt_version="10.0.0"),
+    HostStack(qemu_version="7.2.0", vmx_features=releases.qemu_model_vmx("Cascadelake-Server")),
+    HostStack(vmx_features=releases.qemu_model_vmx("SapphireRapids")),
 ]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -40,6 +54,9 @@ def draw_host(data, real_hosts):
         bits = [f.mask for f in TABLE.from_mask(host.feature_mask)]
         keep = data.draw(st.lists(st.sampled_from(bits), unique=True)) if bits else []
         host = replace(host, feature_mask=sum(keep), label=f"{host.label}*")
+    stack = data.draw(st.sampled_from(STACKS))
+    if stack is not None:
+        host = replace(host, stack=stack, label=f"{host.label}+stack")
     return host
 
 
@@ -202,3 +219,29 @@ def test_matrix_equals_check_on_every_pair_of_distinct_real_cpus(real_hosts):
                     )
                     assert result.verdict(i, j) == verdict.verdict, (guest, hypervisor, i, j)
                     assert result.missing[i, j] == verdict.missing_count
+
+
+def test_matrix_equals_check_with_host_stacks(real_hosts):
+    """The stack axes (model release, VMX capabilities) in the matrix: Intel and AMD hosts, each
+    with every stack of STACKS, every directed pair, on KVM."""
+    intel = next(h for h in real_hosts if h.identity.vendor == "GenuineIntel")
+    amd = next(h for h in real_hosts if h.identity.vendor == "AuthenticAMD")
+    pool = [
+        replace(host, stack=stack, label=f"{host.label}/{n}")
+        for host in (intel, amd)
+        for n, stack in enumerate(STACKS)
+    ]
+    for guest in (
+        "EPYC-Milan",
+        "libvirt:Cascadelake-Server",
+        "host-passthrough,+vmx",
+        "Cascadelake-Server-v5,+vmx",
+    ):
+        result = matrix.compute(pool, guest, "kvm")
+        levels = set()
+        for i, source in enumerate(pool):
+            for j, destination in enumerate(pool):
+                verdict = compat.check(source, destination, guest, "kvm", pool=pool, suggest=False)
+                assert result.verdict(i, j) == verdict.verdict, (guest, i, j, verdict.reasons)
+                levels.add(verdict.verdict)
+        assert "blocked" in levels

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from .. import releases
 from ..baseline import (
     INVTSC,
     VMX_SVM,
@@ -140,19 +141,36 @@ class HostAttrs(NamedTuple):
     has_invtsc: bool
     tsc_scaling: str | None
     cpu_id: tuple | None
+    # The stack (``stack.HostStack``): QEMU and libvirt versions as (x, y, z), and the VMX
+    # capabilities (``vmx-*`` names) KVM offers a nested guest there; None: not reported.
+    qemu_version: tuple | None = None
+    libvirt_version: tuple | None = None
+    vmx_features: frozenset | None = None
 
     @classmethod
     def of(cls, host: HostView) -> HostAttrs:
+        stack = host.stack
         return _host_attrs(
             host.identity,
             host.absent_means_unknown,
             bool(host.feature_mask & INVTSC),
             tsc_scaling(host),
+            stack.qemu if stack else None,
+            stack.libvirt if stack else None,
+            stack.vmx_features if stack else None,
         )
 
 
 @lru_cache(maxsize=8192)
-def _host_attrs(identity, absent_means_unknown: bool, has_invtsc: bool, scaling) -> HostAttrs:
+def _host_attrs(
+    identity,
+    absent_means_unknown: bool,
+    has_invtsc: bool,
+    scaling,
+    qemu=None,
+    libvirt=None,
+    vmx_features=None,
+) -> HostAttrs:
     """HostAttrs are few (hosts share identities): one per distinct combination."""
     return HostAttrs(
         identity.vendor,
@@ -162,6 +180,9 @@ def _host_attrs(identity, absent_means_unknown: bool, has_invtsc: bool, scaling)
         has_invtsc,
         scaling,
         (identity.vendor, identity.family, identity.model, identity.stepping, identity.brand),
+        qemu,
+        libvirt,
+        vmx_features,
     )
 
 
@@ -192,6 +213,12 @@ class GuestAttrs(NamedTuple):
     tsc_khz: int | None = None
     volatile: tuple[str, ...] = ()
     evc_mode: str | None = None
+    # The model name as the guest configuration gives it (``Cascadelake-Server-v3``) and its
+    # catalog (``qemu``, ``libvirt``): decides whether the destination's QEMU/libvirt has it.
+    model_name: str | None = None
+    model_source: str | None = None
+    # The vmx-* capabilities a named QEMU model gives a nested guest (None: all the host has).
+    model_vmx: frozenset | None = None
 
     @property
     def named(self) -> bool:
@@ -256,6 +283,8 @@ class ResolvedGuest(NamedTuple):
     phys_bits_from_host: bool = False
     tsc_khz: int | None = None
     nested: bool | None = None
+    model_name: str | None = None
+    model_source: str | None = None
 
     @property
     def attrs(self) -> GuestAttrs:
@@ -272,6 +301,11 @@ class ResolvedGuest(NamedTuple):
             self.tsc_khz,
             volatile,
             self.evc_mode,
+            self.model_name,
+            self.model_source,
+            releases.qemu_model_vmx(self.model_name)
+            if self.model_name and self.model_source == "qemu"
+            else None,
         )
 
 

@@ -30,6 +30,9 @@ Guest CPU (``KvmPolicy.resolve``):
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from .. import releases
 from ..assists import KVM_CPUID_POLICY
 from ..baseline import (
     GUEST_VISIBLE,
@@ -70,12 +73,40 @@ PASSTHROUGH_DOC = (
 )
 
 
-def kvm_model_mask(guest: GuestCpu) -> int:
-    """A named model's features as a KVM guest gets them (before the user's edits)."""
+def kvm_defaults(qemu_version: tuple | None) -> tuple[int, int]:
+    """(features on, features off) that QEMU's ``kvm_default_props`` applies to every built-in
+    model under KVM, for the host's QEMU release when its version is known (the per-release
+    table, ``releases.kvm_default_props``: ``monitor`` off from 2.1, ``acpi``/``svm`` off from
+    2.2), else QEMU 7.2's (``KVM_DEFAULTS``).  Only CPUID features of the table count; the kvm-*
+    paravirtual properties are not in it."""
+    props = releases.kvm_default_props(qemu_version)
+    if props is None:
+        return KVM_DEFAULT_ON, KVM_DEFAULT_OFF
+    return _defaults_mask(tuple(sorted(props.items())))
+
+
+@lru_cache(maxsize=64)
+def _defaults_mask(props: tuple) -> tuple[int, int]:
+    on = off = 0
+    for name, value in props:
+        feature = TABLE.by_name.get(name.replace("_", "-"))
+        if feature is None or name.startswith("kvm"):
+            continue
+        if value == "on":
+            on |= feature.mask
+        elif value == "off":
+            off |= feature.mask
+    return on, off
+
+
+def kvm_model_mask(guest: GuestCpu, qemu_version: tuple | None = None) -> int:
+    """A named model's features as a KVM guest gets them (before the user's edits), on a source
+    whose QEMU is ``qemu_version`` (None: QEMU 7.2's defaults)."""
     model = guest.model
     mask = model.feature_mask
     if model.source == "qemu":
-        mask = (mask & ~KVM_DEFAULT_OFF) | KVM_DEFAULT_ON
+        default_on, default_off = kvm_defaults(qemu_version)
+        mask = (mask & ~default_off) | default_on
         base = model.name.rsplit("-v", 1)[0]
         if base not in _NO_VME:
             mask |= VME
@@ -85,6 +116,13 @@ def kvm_model_mask(guest: GuestCpu) -> int:
         # apply to it as well: qemu64's svm is off under KVM, and the type runs on Intel hosts.
         mask = (mask & ~KVM_DEFAULT_OFF) | KVM_DEFAULT_ON
     return mask
+
+
+def typed_name(spec: str | None) -> str | None:
+    """The model name as the configuration gives it: ``qemu:Penryn,+aes`` -> ``Penryn``."""
+    if not spec:
+        return None
+    return spec.split(",", 1)[0].strip().rpartition(":")[2] or None
 
 
 def _spec_vendor(spec: str | None) -> str | None:
@@ -131,7 +169,8 @@ class KvmPolicy(Policy):
                 tsc_khz=guest.tsc_khz,
             )
         if guest.mode == MODEL:
-            mask = (kvm_model_mask(guest) | guest.added) & ~guest.removed
+            qemu = source.stack.qemu if source.stack else None
+            mask = (kvm_model_mask(guest, qemu) | guest.added) & ~guest.removed
             if guest.model.source == "libvirt":
                 nested = bool(guest.added & VMX_SVM_MASK & ~guest.removed)
             else:
@@ -148,6 +187,8 @@ class KvmPolicy(Policy):
                 phys_bits_from_host=from_host,
                 tsc_khz=guest.tsc_khz,
                 nested=nested,
+                model_name=typed_name(guest.spec),
+                model_source=guest.model.source,
             )
         if pool_result is None:
             raise ValueError("a baseline guest needs the pool's baseline")
@@ -159,6 +200,8 @@ class KvmPolicy(Policy):
             pool_result.qemu_spec,
             fitted.model.vendor,
             vendor_pin=_spec_vendor(pool_result.qemu_spec),
+            model_name=typed_name(pool_result.qemu_spec),
+            model_source=fitted.model.source,
         )
 
     @property
@@ -168,6 +211,8 @@ class KvmPolicy(Policy):
             kvm_address_bits,
             kvm_invtsc,
             kvm_nested,
+            kvm_vmx_capabilities,
+            kvm_model_release,
             kvm_passthrough_identity,
             kvm_cpuid_virtualised,
         )
@@ -394,6 +439,113 @@ def kvm_nested(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> 
             ("vmx", "svm"),
         )
     ]
+
+
+def kvm_vmx_capabilities(
+    guest: GuestAttrs, source: HostAttrs, destination: HostAttrs
+) -> list[Reason]:
+    """A nested (vmx) guest's VMX capabilities: QEMU exposes the VMX controls as ``vmx-*``
+    properties read from the host's VMX capability MSRs (target/i386/cpu.c
+    ``feature_word_info[FEAT_VMX_*]``, target/i386/kvm/kvm.c
+    ``kvm_arch_get_supported_msr_feature``) and writes them into the guest's IA32_VMX_* MSRs; a
+    migration restores those MSR values, and KVM refuses a value that offers a control the
+    destination cannot (Linux arch/x86/kvm/vmx/nested.c ``vmx_restore_control_msr``: the
+    restored allowed-1 bits must be a subset of the host's), so the destination must offer every
+    capability the guest was given: blocker when it lacks one, warning when either side's
+    capabilities are not in its report.  A named QEMU model gives the guest only its own
+    ``vmx-*`` list (QEMU 5.1+ model definitions) of what the source has; passthrough and
+    host-model give all the source has.  Only for a guest exposing vmx between Intel hosts (SVM
+    has no such MSRs; crossing vendors is ``kvm_nested``'s blocker)."""
+    if not guest.has_nested or source.vendor != destination.vendor:
+        return []
+    if source.vendor != "GenuineIntel":
+        return []
+    if source.vmx_features is None or destination.vmx_features is None:
+        side = "source" if source.vmx_features is None else "destination"
+        if source.vmx_features is None and destination.vmx_features is None:
+            side = "source and destination"
+        return [
+            Reason(
+                "nested virt",
+                "warning",
+                f"the {side} report carries no VMX capabilities (MSRs 0x480-0x491), so whether "
+                "the destination offers every vmx-* capability the nested guest was given is "
+                "unknown; upload libvirt cpudata with <msr> rows or `cpukb report` run as root",
+                ("vmx",),
+            )
+        ]
+    given = source.vmx_features
+    if guest.model_vmx is not None:
+        given = given & guest.model_vmx
+    lacking = sorted(given - destination.vmx_features)
+    if not lacking:
+        return []
+    shown = ", ".join(lacking[:8]) + (", ..." if len(lacking) > 8 else "")
+    return [
+        Reason(
+            "nested virt",
+            "blocker",
+            f"the nested guest was given VMX capabilities the destination lacks ({shown}): KVM "
+            "refuses to restore a VMX capability MSR that offers more than the host can, so the "
+            "migration fails (Linux vmx_restore_control_msr); give the guest only the common "
+            "ones (e.g. -cpu ...,-" + lacking[0] + ") or keep it on hosts with equal VMX",
+            tuple(lacking),
+        )
+    ]
+
+
+def kvm_model_release(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
+    """A named model exists only from a given QEMU (or libvirt) release: QEMU refuses an unknown
+    ``-cpu`` name (target/i386/cpu.c ``x86_cpu_class_by_name`` returns no class: "unable to find
+    CPU model"), libvirt an unknown ``<model>`` (src/cpu/cpu_x86.c ``x86ModelFind``: "Unknown CPU
+    model").  The first release of each name: ``releases`` (from QEMU's and libvirt's own source
+    at each release tag).  Destination too old: blocker naming the release that introduced it.
+    The destination's version unknown while the source's is known, or inside a range of libvirt
+    releases that were not observed: info, not a warning, so that reports without a stack do not
+    all turn risky; neither side's version known: nothing is said (docs/compatibility.md)."""
+    if guest.model_name is None or guest.model_source not in ("qemu", "libvirt"):
+        return []
+    reasons = []
+    checks = [("qemu", destination.qemu_version, source.qemu_version)]
+    if guest.model_source == "libvirt":
+        checks = [("libvirt", destination.libvirt_version, source.libvirt_version)]
+    for project, version, source_version in checks:
+        if version is None and source_version is None:
+            continue  # neither report has a stack: not checked, and not said on every verdict
+        available = releases.availability(guest.model_name, project)
+        if available is None:
+            continue
+        has = available.on(version)
+        if has is False:
+            reasons.append(
+                Reason(
+                    "stack",
+                    "blocker",
+                    f"the guest's CPU model {guest.model_name} first appeared in "
+                    f"{available.describe()}; the destination runs {available.project} "
+                    f"{releases.show(version)}, which does not have it, so the guest cannot be "
+                    f"started there (upgrade the destination's {available.project} or choose an "
+                    "older model)",
+                )
+            )
+        elif has is None:
+            known = version is not None
+            reasons.append(
+                Reason(
+                    "stack",
+                    "info",
+                    f"the guest's CPU model {guest.model_name} exists since "
+                    f"{available.describe()}; "
+                    + (
+                        f"whether {available.project} {releases.show(version)} has it is not "
+                        "recorded"
+                        if known
+                        else f"the destination's {available.project} version is not in its "
+                        "report, so this is not checked"
+                    ),
+                )
+            )
+    return reasons
 
 
 def kvm_passthrough_identity(
