@@ -106,7 +106,8 @@ def test_virsh_capabilities_upload_fills_microcode_and_machine_types(api, dump_b
 
 
 @pytest.mark.django_db
-def test_form_upload_takes_stack_fields_and_refuses_a_bad_one(client, dump_bytes):
+def test_form_upload_takes_stack_fields_and_refuses_a_bad_one(member_client, dump_bytes):
+    client = member_client  # the upload form stores: it takes an account
     raw = dump_bytes(MILAN).decode()
     bad = client.post("/reports/upload/", {"raw": raw, "qemu_version": "newest"})
     assert bad.status_code == 400 and HostReport.objects.count() == 0
