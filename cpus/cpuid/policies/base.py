@@ -338,6 +338,34 @@ class Policy:
 # --- Rules every hypervisor applies ------------------------------------------------------------
 
 
+def undocumented_address_bits(
+    guest: GuestAttrs, destination: HostAttrs, vendor_docs: str
+) -> list[Reason]:
+    """The address-width rule of a hypervisor whose vendor documents none (VMware, Microsoft):
+    the VM is assumed to see the source's width, and a narrower destination is a warning, not a
+    guessed blocker (docs/compatibility.md says the sources are silent)."""
+    if guest.phys_bits is None or destination.phys_bits is None:
+        return [
+            Reason(
+                "address bits",
+                "warning",
+                "the physical address width of one host is not in its report, so it cannot be "
+                "compared",
+            )
+        ]
+    if guest.phys_bits <= destination.phys_bits:
+        return []
+    return [
+        Reason(
+            "address bits",
+            "warning",
+            f"the source has {guest.phys_bits} physical address bits and the destination only "
+            f"{destination.phys_bits}: {vendor_docs} documents no rule for this, so a VM with "
+            f"memory or device mappings above 2^{destination.phys_bits} may not fit there",
+        )
+    ]
+
+
 def report_in_vm(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
     """A report taken inside a VM (CPUID.1:ECX bit 31, the hypervisor bit) shows what that VM's
     hypervisor chose to show, not the host CPU (Intel SDM vol. 2A CPUID; Linux

@@ -42,6 +42,7 @@ from .base import (
     Policy,
     Reason,
     ResolvedGuest,
+    undocumented_address_bits,
     vendor_name,
 )
 from .kvm import VMX_SVM_MASK
@@ -195,28 +196,9 @@ def hyperv_nested(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) 
 def hyperv_address_bits(
     guest: GuestAttrs, source: HostAttrs, destination: HostAttrs
 ) -> list[Reason]:
-    """Microsoft documents no rule for a VM's physical address width across live migration: the
-    VM is assumed to see the source's width, and a narrower destination is a warning."""
-    if guest.phys_bits is None or destination.phys_bits is None:
-        return [
-            Reason(
-                "address bits",
-                "warning",
-                "the physical address width of one host is not in its report, so it cannot be "
-                "compared",
-            )
-        ]
-    if guest.phys_bits <= destination.phys_bits:
-        return []
-    return [
-        Reason(
-            "address bits",
-            "warning",
-            f"the source has {guest.phys_bits} physical address bits and the destination only "
-            f"{destination.phys_bits}: Microsoft documents no rule for this, so a VM with memory "
-            f"or device mappings above 2^{destination.phys_bits} may not fit there",
-        )
-    ]
+    """Microsoft documents no rule for a VM's physical address width across live migration
+    (see ``base.undocumented_address_bits``)."""
+    return undocumented_address_bits(guest, destination, "Microsoft")
 
 
 def hyperv_named_model(

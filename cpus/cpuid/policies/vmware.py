@@ -28,6 +28,7 @@ from .base import (
     Policy,
     Reason,
     ResolvedGuest,
+    undocumented_address_bits,
     vendor_name,
 )
 from .kvm import VMX_SVM_MASK
@@ -163,29 +164,9 @@ def vmware_vendor(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) 
 def vmware_address_bits(
     guest: GuestAttrs, source: HostAttrs, destination: HostAttrs
 ) -> list[Reason]:
-    """VMware documents no rule for a VM's physical address width across vMotion: the VM is
-    assumed to see the source's width, and a narrower destination is a warning, not a guess at
-    a blocker (docs/compatibility.md says the sources are silent)."""
-    if guest.phys_bits is None or destination.phys_bits is None:
-        return [
-            Reason(
-                "address bits",
-                "warning",
-                "the physical address width of one host is not in its report, so it cannot be "
-                "compared",
-            )
-        ]
-    if guest.phys_bits <= destination.phys_bits:
-        return []
-    return [
-        Reason(
-            "address bits",
-            "warning",
-            f"the source has {guest.phys_bits} physical address bits and the destination only "
-            f"{destination.phys_bits}: VMware documents no rule for this, so a VM with memory "
-            f"or device mappings above 2^{destination.phys_bits} may not fit there",
-        )
-    ]
+    """VMware documents no rule for a VM's physical address width across vMotion (see
+    ``base.undocumented_address_bits``)."""
+    return undocumented_address_bits(guest, destination, "VMware")
 
 
 def vmware_nested(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
