@@ -32,6 +32,9 @@ from migrations_log.explain import MAX_MESSAGE_BYTES, explain
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 BOUND_SECONDS = 1.0
+# A real dump's rows repeated to 2 MB are not refused early but parsed whole (tens of thousands of
+# elements): linear, yet real work, so on a loaded 2-core CI machine it gets twice the bound.
+PARSED_BOUND_SECONDS = 2.0
 # Just under the parse limit, so the size check does not refuse the input before parsing.
 SIZE = MAX_PARSED_BYTES - 4096
 # Just under the hard limit: only a multi-CPU AIDA64 dump is accepted there (issue 16).
@@ -100,12 +103,12 @@ def _timed(call, *args):
     return time.perf_counter() - started, outcome
 
 
-def _assert_fast(text: str, size: int = SIZE) -> None:
+def _assert_fast(text: str, size: int = SIZE, bound: float = BOUND_SECONDS) -> None:
     assert len(text.encode()) <= size + 4096
     elapsed, outcome = _timed(decode, text)
     # Refused with a reason, or decoded: never any other exception, and never slow.
     assert isinstance(outcome, DumpParseError) or hasattr(outcome, "features"), outcome
-    assert elapsed < BOUND_SECONDS, f"{elapsed:.2f} s"
+    assert elapsed < bound, f"{elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("shape", HOSTILE_LINES)
@@ -140,7 +143,9 @@ def test_a_real_dump_repeated_to_the_limit_is_read_fast(fmt):
     if fmt.startswith("libvirt") or fmt == "lscpu-json":
         # One document only: repeat its inner rows instead.
         return _repeated_inside(fmt, real)
-    _assert_fast(_lines(real if real.endswith("\n") else real + "\n", SIZE))
+    _assert_fast(
+        _lines(real if real.endswith("\n") else real + "\n", SIZE), bound=PARSED_BOUND_SECONDS
+    )
 
 
 def _repeated_inside(fmt: str, real: str) -> None:
@@ -149,7 +154,7 @@ def _repeated_inside(fmt: str, real: str) -> None:
         head, tail = real.split("</cpudata>")
         text = head + _lines(row, SIZE - len(real)) + "</cpudata>" + tail
         assert detect(to_text(text)) == fmt
-        _assert_fast(text)
+        _assert_fast(text, bound=PARSED_BOUND_SECONDS)
         # ...and one bad element at the very end: refused, with its line, still fast.
         bad = text.replace(
             "</cpudata>", "<cpuid eax_in='0xzz' eax='0' ebx='0' ecx='0' edx='0'/>\n</cpudata>"
