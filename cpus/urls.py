@@ -21,6 +21,6 @@ urlpatterns = [
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
     path("compat/", compat_views.pool, name="compat-pool"),
     path("compat/pair/", compat_views.pair, name="compat-pair"),
-    path("compat/runs/", compat_views.run_create, name="compat-run-create"),
+    path("compat/runs/", compat_views.runs, name="compat-run-create"),
     path("compat/runs/<int:pk>/", compat_views.run_detail, name="compat-run"),
 ]

@@ -1,4 +1,4 @@
-"""Site-level views: the home page and /healthz."""
+"""Site-level views: the home page, the glossary and /healthz."""
 
 import ipaddress
 from pathlib import Path
@@ -12,11 +12,18 @@ from django.views.decorators.http import require_GET
 
 from kbsite import health
 from kbsite.throttle import client_ip
+from kbsite.verdicts import VERDICTS
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "kbsite/home.html")
+
+
+@require_GET
+def glossary(request: HttpRequest) -> HttpResponse:
+    """What every verdict and term means, in plain words (linked from every verdict badge)."""
+    return render(request, "kbsite/glossary.html", {"verdicts": VERDICTS})
 
 
 def may_see_health_details(request: HttpRequest) -> bool:

@@ -11,7 +11,6 @@ from cpus.services import HostRefError
 from migrations_log import charts, selectors, services
 from migrations_log.filtersets import MigrationRecordFilterSet
 from migrations_log.forms import GUEST_CPU_HINTS, RecordForm
-from migrations_log.models import Verdict
 
 
 def record_list(request: HttpRequest) -> HttpResponse:
@@ -23,7 +22,7 @@ def record_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "migrations_log/record_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode(), "colors": Verdict.colors()},
+        {"filter": filterset, "page": page, "query": query.urlencode()},
     )
 
 
@@ -37,7 +36,6 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "current": current,
             "changed": current["verdict"] != record.predicted_verdict,
-            "colors": Verdict.colors(),
         },
     )
 
@@ -76,7 +74,6 @@ def record_create(request: HttpRequest) -> HttpResponse:
             "preview": preview,
             "error": error,
             "hints": GUEST_CPU_HINTS,
-            "colors": Verdict.colors(),
         },
         status=status,
     )
@@ -100,7 +97,7 @@ def contradictions(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "migrations_log/contradictions.html",
-        {"records": records, "colors": Verdict.colors()},
+        {"records": records},
     )
 
 
@@ -121,6 +118,5 @@ def reevaluation(request: HttpRequest) -> HttpResponse:
             "total": len(records),
             "engine_version": compat.ENGINE_VERSION,
             "versions": sorted({r.engine_version for r in records}),
-            "colors": Verdict.colors(),
         },
     )
