@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from cpus.cpuid import TABLE
 from cpus.cpuid.assists import MECHANISMS
 from cpus.models import CpuModel, Feature, FeatureSet, GuestCpuModel, Host, HostReport
+from kbsite.filters import AnyBooleanFilter, HexOrDecimalFilter, VendorFilter
 
 # Most distinct words of a free-text search (each is four case-insensitive LIKEs).
 MAX_SEARCH_WORDS = 8
@@ -116,9 +117,9 @@ class _FeatureFilterMixin(django_filters.FilterSet):
 
 class CpuModelFilterSet(_FeatureFilterMixin):
     q = django_filters.CharFilter(method="search", label="Search")
-    vendor = django_filters.CharFilter(field_name="vendor", lookup_expr="iexact")
-    family = django_filters.NumberFilter()
-    model = django_filters.NumberFilter()
+    vendor = VendorFilter(field_name="vendor")
+    family = HexOrDecimalFilter(label="Family (16 or 0x10)")
+    model = HexOrDecimalFilter(label="Model (2 or 0x2)")
     codename = django_filters.CharFilter(lookup_expr="icontains")
     microarchitecture = django_filters.CharFilter(lookup_expr="icontains")
     has_assist = django_filters.ChoiceFilter(
@@ -129,6 +130,21 @@ class CpuModelFilterSet(_FeatureFilterMixin):
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
     lacks_feature = FeatureListFilter(
         field_name="feature_set", exclude_matches=True, label="Lacks features"
+    )
+    real = AnyBooleanFilter(method="filter_real", label="Real processor")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("brand", "cpu"),
+            ("vendor", "vendor"),
+            ("family", "family"),
+            ("model", "model"),
+            ("stepping", "stepping"),
+            ("codename", "codename"),
+            ("microarchitecture", "microarchitecture"),
+            ("feature_set__feature_count", "features"),
+            ("report_count", "reports"),
+        ),
+        label="Sort by",
     )
 
     class Meta:
@@ -144,7 +160,15 @@ class CpuModelFilterSet(_FeatureFilterMixin):
             "has_assist",
             "has_feature",
             "lacks_feature",
+            "real",
         ]
+
+    def filter_real(self, qs, name, value):
+        """Real processors: at least one report taken on a host (not inside a VM, not a QEMU
+        model stand-in); ``false`` keeps the others."""
+        if value is None:
+            return qs
+        return qs.filter(real_reports__gt=0) if value else qs.filter(real_reports=0)
 
     def filter_assist(self, qs, name, value):
         return qs.filter(assist_keys__contains=f",{value},")
@@ -162,9 +186,9 @@ class CpuModelFilterSet(_FeatureFilterMixin):
 
 
 class HostReportFilterSet(_FeatureFilterMixin):
-    vendor = django_filters.CharFilter(lookup_expr="iexact")
+    vendor = VendorFilter()
     format = django_filters.CharFilter()
-    in_vm = django_filters.BooleanFilter()
+    in_vm = AnyBooleanFilter(label="Taken inside a VM")
     cpu_model = django_filters.NumberFilter(field_name="cpu_model_id")
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
     lacks_feature = FeatureListFilter(
@@ -180,7 +204,7 @@ class HostReportFilterSet(_FeatureFilterMixin):
 class HostFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
     tag = django_filters.CharFilter(field_name="tags__name", label="Pool tag")
-    vendor = django_filters.CharFilter(field_name="current_report__vendor", lookup_expr="iexact")
+    vendor = VendorFilter(field_name="current_report__vendor")
 
     class Meta:
         model = Host
@@ -192,6 +216,7 @@ class FeatureFilterSet(django_filters.FilterSet):
     vendor = django_filters.CharFilter()
     kind = django_filters.CharFilter()
     leaf = django_filters.CharFilter(method="by_leaf", label="CPUID leaf (hex)")
+    migratable = AnyBooleanFilter()
 
     class Meta:
         model = Feature
@@ -216,6 +241,8 @@ class GuestCpuModelFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=GuestCpuModel._meta.get_field("source").choices)
     vendor = django_filters.CharFilter(lookup_expr="iexact")
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
+    migration_safe = AnyBooleanFilter()
+    deprecated = AnyBooleanFilter()
 
     class Meta:
         model = GuestCpuModel

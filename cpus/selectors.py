@@ -7,7 +7,8 @@ from collections import OrderedDict
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from cpus.cpuid import TABLE
 from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport
@@ -49,10 +50,35 @@ def features_by_group(
     return groups
 
 
+# Hosts seed_ledger makes from QEMU's published model definitions carry this tag.
+STANDIN_TAG = "stand-in"
+
+
 def cpu_model_list() -> QuerySet[CpuModel]:
+    """With ``report_count``, ``real_reports`` (reports taken on a host: not inside a VM, not a
+    QEMU model stand-in) and ``standin_reports``, so the catalog can mark what is not a dump of
+    a real processor."""
+    real = (
+        HostReport.objects.filter(cpu_model=OuterRef("pk"), in_vm=False)
+        .exclude(host__tags__name=STANDIN_TAG)
+        .values("cpu_model")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    standin = (
+        HostReport.objects.filter(cpu_model=OuterRef("pk"), host__tags__name=STANDIN_TAG)
+        .values("cpu_model")
+        .annotate(n=Count("id", distinct=True))
+        .values("n")
+    )
+    zero = Value(0, output_field=IntegerField())
     return (
         CpuModel.objects.select_related("feature_set")
-        .annotate(report_count=Count("reports", distinct=True))
+        .annotate(
+            report_count=Count("reports", distinct=True),
+            real_reports=Coalesce(Subquery(real, output_field=IntegerField()), zero),
+            standin_reports=Coalesce(Subquery(standin, output_field=IntegerField()), zero),
+        )
         .order_by("vendor", "family", "model", "stepping", "brand")
     )
 

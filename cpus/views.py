@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -167,7 +168,7 @@ def report_upload(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            report, _ = services.report_ingest(
+            report, created = services.report_ingest(
                 raw=form.report_data(),
                 host_name=form.cleaned_data["host_name"],
                 uploaded_by=request.user,
@@ -175,6 +176,12 @@ def report_upload(request: HttpRequest) -> HttpResponse:
         except DumpParseError as parse_error:
             error = parse_error
         else:
+            if not created:
+                messages.info(
+                    request,
+                    f"Already known: this exact report was uploaded before (report #{report.pk}); "
+                    "nothing new was stored.",
+                )
             return redirect("cpus:report-detail", pk=report.pk)
     status = 400 if request.method == "POST" else 200
     return render(

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus.cpuid import DumpParseError, compat
+from cpus.models import CpuModel, Host
 from cpus.services import HostRefError
 from migrations_log import charts, selectors, services
 from migrations_log.filtersets import MigrationRecordFilterSet
@@ -22,7 +23,18 @@ def record_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "migrations_log/record_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            # Suggestions for the host and CPU filters (names are accepted as well as ids).
+            "host_names": Host.objects.order_by("name").values_list("name", flat=True)[:500],
+            "cpu_names": CpuModel.objects.exclude(brand="")
+            .order_by("brand")
+            .values_list("brand", flat=True)
+            .distinct()[:500],
+        },
+        status=200 if filterset.is_valid() else 400,
     )
 
 

@@ -32,3 +32,26 @@ def verdict_symbol(level: str) -> str:
 def verdict_short(level: str) -> str:
     word = BY_LEVEL.get(level)
     return word.short if word else level
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, key: str, label: str) -> str:
+    """A column header that sorts the list by ``key`` (again: the other way), keeping the
+    other filters; ``aria-sort`` says the current order."""
+    from django.utils.html import format_html
+
+    request = context["request"]
+    params = request.GET.copy()
+    params.pop("page", None)
+    current = params.get("ordering", "")
+    new = f"-{key}" if current == key else key
+    params["ordering"] = new
+    state = "ascending" if current == key else "descending" if current == f"-{key}" else ""
+    arrow = {"ascending": " \u25b2", "descending": " \u25bc"}.get(state, "")
+    return format_html(
+        '<a class="sort" href="?{}"{}>{}{}</a>',
+        params.urlencode(),
+        format_html(' aria-sort="{}"', state) if state else "",
+        label,
+        arrow,
+    )

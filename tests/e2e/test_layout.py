@@ -142,3 +142,21 @@ def test_host_picker_selects_a_pool_by_tag_and_by_search(page, demo_pool):
     expect(picks.filter(visible=True)).to_have_count(1)
     picks.filter(visible=True).locator("input").check()
     expect(page.locator("#pick-count")).to_have_text("1 selected")
+
+
+def test_catalog_and_ledger_sort_by_clicking_a_column(page, pages):
+    page.goto("/cpus/")
+    page.locator("thead").get_by_role("link", name="Family").click()
+    expect(page).to_have_url(re.compile(r"ordering=family$"))
+    cells = page.locator("table.list tbody tr td:nth-child(3)")
+    families = [int(text.split()[0]) for text in cells.all_inner_texts()]
+    assert families == sorted(families) and len(set(families)) > 1
+    page.locator("thead").get_by_role("link", name=re.compile("^Family")).click()
+    expect(page).to_have_url(re.compile(r"ordering=-family$"))
+    families = [int(text.split()[0]) for text in cells.all_inner_texts()]
+    assert families == sorted(families, reverse=True)
+
+    page.goto("/ledger/")
+    page.locator("thead").get_by_role("link", name="Predicted").click()
+    expect(page).to_have_url(re.compile(r"ordering=predicted$"))
+    expect(page.locator("table.list tbody tr")).to_have_count(1)
