@@ -72,16 +72,19 @@ def pool(request: HttpRequest) -> HttpResponse:
         record = pool_baseline.to_dict("canonical")
         context.update(
             baseline=record,
-            exports=export_snippets(pool_baseline),
+            exports=export_snippets(pool_baseline, tag or " ".join(h.name for h in hosts)),
             what_if=_what_if(request, hosts, pool_baseline),
         )
     return render(request, "cpus/compat_pool.html", context)
 
 
-def export_snippets(pool_baseline) -> list[tuple[str, str, str | None, list[dict]]]:
+def export_snippets(
+    pool_baseline, pool_name: str | None = None
+) -> list[tuple[str, str, str | None, list[dict]]]:
     """(key, label, snippet, notes) per export, for the pool page: every note and warning of an
-    export is shown next to its snippet (the API carries the same notes)."""
-    exports = export.all_exports(pool_baseline)
+    export is shown next to its snippet (the API carries the same notes).  The Proxmox model is
+    named after the pool (its tag, or its hosts)."""
+    exports = export.all_exports(pool_baseline, pool_name)
     texts = dict(exports)
     texts["nova"] = exports["nova"]["config"]
     if exports["evc_mode"]:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from cpus import services
@@ -160,3 +161,23 @@ def test_catalog_and_ledger_sort_by_clicking_a_column(page, pages):
     page.locator("thead").get_by_role("link", name="Predicted").click()
     expect(page).to_have_url(re.compile(r"ordering=predicted$"))
     expect(page.locator("table.list tbody tr")).to_have_count(1)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_serious_accessibility_violation_on_any_main_page(page, pages, width):
+    """axe-core (bundled by axe-playwright-python) on every main page: nothing of impact
+    serious or critical."""
+    axe = Axe()
+    page.set_viewport_size({"width": width, "height": 900})
+    found = {}
+    for path in pages:
+        page.goto(path)
+        results = axe.run(page)
+        serious = [
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']})"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[path] = serious
+    assert not found, found
