@@ -111,6 +111,39 @@ def guest_models_runnable_on(feature_set: FeatureSet, vendor: str) -> list[Guest
     return runnable
 
 
+def by_generation(guests) -> list[GuestCpuModel]:
+    """Guest models oldest generation first: within a source and vendor, fewer features first
+    (each QEMU, libvirt and EVC generation adds features to the one before), then by name."""
+    return sorted(
+        guests, key=lambda g: (g.source, g.vendor, g.feature_set.feature_count, g.name.lower())
+    )
+
+
+def recommended_guest_models(guests) -> set[int]:
+    """Per source, the most capable model that is migration-safe and not deprecated: the one to
+    pick for a VM that only ever runs on this CPU (a pool should use its baseline).  On a tie,
+    the later in ``by_generation`` order."""
+    best: dict[str, GuestCpuModel] = {}
+    for guest in by_generation(guests):
+        if not guest.migration_safe or guest.deprecated:
+            continue
+        current = best.get(guest.source)
+        if current is None or guest.feature_set.feature_count >= current.feature_set.feature_count:
+            best[guest.source] = guest
+    return {guest.pk for guest in best.values()}
+
+
+def cpus_running(guest: GuestCpuModel) -> list[CpuModel]:
+    """Catalog CPUs that offer every feature of a guest model (of its vendor, when it has one)."""
+    mask = guest.feature_set.feature_mask
+    cpus = CpuModel.objects.select_related("feature_set").order_by(
+        "vendor", "family", "model", "stepping", "brand"
+    )
+    if guest.vendor:
+        cpus = cpus.filter(vendor=guest.vendor)
+    return [cpu for cpu in cpus if mask & ~cpu.feature_set.feature_mask == 0]
+
+
 def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
     """The VMware EVC modes a CPU supports, in VMware's order (lowest first), and the highest:
     ``{"supported": [{"key", "vcenter_name"}...], "highest": {...} | None, "lower": [...]}``

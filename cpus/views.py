@@ -57,7 +57,9 @@ def cpu_list(request: HttpRequest) -> HttpResponse:
 def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cpu = get_object_or_404(CpuModel.objects.select_related("feature_set"), pk=pk)
     vocabulary = _vocabulary(request)
-    guests = selectors.guest_models_runnable_on(cpu.feature_set, cpu.vendor)
+    guests = selectors.by_generation(
+        selectors.guest_models_runnable_on(cpu.feature_set, cpu.vendor)
+    )
     by_source = {
         label: [g for g in guests if g.source == value] for value, label in GuestSource.choices
     }
@@ -68,6 +70,7 @@ def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "groups": selectors.features_by_group(cpu.feature_set, vocabulary),
         "reports": cpu.reports.select_related("host").defer("raw"),
         "guests_by_source": by_source,
+        "recommended": selectors.recommended_guest_models(guests),
         "evc": selectors.evc_modes_of(cpu.feature_set, cpu.vendor),
         "contradictions": ledger.contradictions_involving(cpu_model=cpu),
     }
@@ -123,6 +126,8 @@ def feature_detail(request: HttpRequest, name: str) -> HttpResponse:
 def guest_model_list(request: HttpRequest) -> HttpResponse:
     filterset = GuestCpuModelFilterSet(request.GET, queryset=selectors.guest_model_list())
     qs = filterset.qs if filterset.is_valid() else GuestCpuModel.objects.none()
+    # Oldest generation first within each source and vendor (see selectors.by_generation).
+    qs = qs.order_by("source", "vendor", "feature_set__feature_count", "name")
     page, query = _page(request, qs)
     return render(
         request,
@@ -140,6 +145,7 @@ def guest_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cpus/guest_model_detail.html",
         {
             "guest": guest,
+            "cpus": selectors.cpus_running(guest),
             "vocabulary": vocabulary,
             "vocabularies": VOCABULARIES,
             "groups": selectors.features_by_group(guest.feature_set, vocabulary),

@@ -174,7 +174,8 @@ def test_no_serious_accessibility_violation_on_any_main_page(page, pages, width)
         page.goto(path)
         results = axe.run(page)
         serious = [
-            f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']})"
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']}: "
+            f"{v['nodes'][0].get('failureSummary', '')[:200]})"
             for v in results.response["violations"]
             if v["impact"] in ("serious", "critical")
         ]
