@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -163,7 +163,14 @@ def host_list(request: HttpRequest) -> HttpResponse:
 
 def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(selectors.host_list(), pk=pk)
-    reports = host.reports.select_related("cpu_model").defer("raw")
+    # Its own reports and its current one, which may have been uploaded for another host (or
+    # none) and attached later through the API.
+    reports = (
+        HostReport.objects.filter(Q(host=host) | Q(pk=host.current_report_id or 0))
+        .select_related("cpu_model")
+        .defer("raw")
+        .order_by("-created_at", "-pk")
+    )
     contradictions = ledger.contradictions_involving(host=host)
     context = {"host": host, "reports": reports, "contradictions": contradictions}
     return render(request, "cpus/host_detail.html", context)

@@ -36,3 +36,27 @@ def test_an_empty_file_explains_proc_files(client):
     assert "Files under /proc (such as /proc/cpuinfo) show a size of 0" in page
     assert "cat /proc/cpuinfo &gt; cpuinfo.txt" in page
     assert HostReport.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_host_page_lists_a_report_attached_later_as_current(client, dump_bytes, django_user_model):
+    from rest_framework.test import APIClient
+
+    from cpus import services
+
+    first, _ = services.report_ingest(raw=dump_bytes(DUMP), host_name="harpertown")
+    other, _ = services.report_ingest(
+        raw=dump_bytes("aida64_Opteron2378_Shanghai_2S_libcpuid.txt"), host_name="shanghai"
+    )
+    staff = APIClient()
+    staff.force_authenticate(django_user_model.objects.create_user("ops", is_staff=True))
+    host = first.host
+    answer = staff.patch(f"/api/hosts/{host.pk}/", {"current_report": other.pk}, format="json")
+    assert answer.status_code == 200, answer.content
+
+    html = client.get(f"/hosts/{host.pk}/").content.decode()
+    rows = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert f'href="/reports/{other.pk}/"' in rows
+    assert f'href="/reports/{first.pk}/"' in rows
+    current = rows.split(f'href="/reports/{other.pk}/"', 1)[1].split("</tr>", 1)[0]
+    assert ">current</span>" in current
