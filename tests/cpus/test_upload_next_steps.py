@@ -60,3 +60,4 @@ def test_host_page_lists_a_report_attached_later_as_current(client, dump_bytes, 
     assert f'href="/reports/{first.pk}/"' in rows
     current = rows.split(f'href="/reports/{other.pk}/"', 1)[1].split("</tr>", 1)[0]
     assert ">current</span>" in current
+    assert f'href="/compat/pair/?source={host.pk}"' in html  # the next step
