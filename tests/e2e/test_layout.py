@@ -80,7 +80,7 @@ def pages(demo_pool) -> list[str]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_page_scrolls_sideways_and_none_logs_an_error(context, page, pages, width):
+def test_no_page_scrolls_sideways_and_none_logs_an_error(context, page, pages, width, screenshot):
     errors: list[str] = []
     page.on("console", lambda m: errors.append(f"{m.text}") if m.type == "error" else None)
     page.set_viewport_size({"width": width, "height": 900})
@@ -89,6 +89,12 @@ def test_no_page_scrolls_sideways_and_none_logs_an_error(context, page, pages, w
         response = page.goto(path)
         assert response.status < 400, (path, response.status)
         measured = page.evaluate(OVERFLOW)
+        if path.startswith("/compat/pair/"):
+            screenshot(page, "pair" if width > 600 else "phone-pair")
+        elif path == "/glossary/" and width > 600:
+            screenshot(page, "glossary")
+        elif path == "/cpus/" and width < 600:
+            screenshot(page, "phone-catalog")
         if measured["scroll"] > measured["width"] or measured["wide"]:
             too_wide[path] = measured
     assert not too_wide, too_wide
