@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from cpus import services
+from cpus.models import GuestCpuModel
 from migrations_log import services as ledger_services
 
 DUMPS = Path(__file__).resolve().parents[1] / "dumps"
@@ -45,10 +46,11 @@ OVERFLOW = """() => {
 def pages(demo_pool) -> list[str]:
     """The main pages, with the 2008 pool and a ledger record behind them."""
     harpertown, shanghai = demo_pool["harpertown"], demo_pool["shanghai"]
+    services.guest_models_sync()
     services.report_ingest(
         raw=(DUMPS / "libcpuidraw_XeonE5520_NehalemEP_Gainestown.txt").read_bytes()
     )
-    ledger_services.migration_record(
+    record = ledger_services.migration_record(
         source=harpertown.current_report,
         destination=shanghai.current_report,
         guest_cpu="host-passthrough",
@@ -75,6 +77,11 @@ def pages(demo_pool) -> list[str]:
         "/ledger/",
         "/ledger/accuracy",
         "/ledger/record/",
+        f"/ledger/{record.pk}/",
+        "/ledger/contradictions",
+        "/ledger/reevaluation",
+        f"/cpus/compare/?a={report.cpu_model_id}&b={harpertown.current_report.cpu_model_id}",
+        f"/guest-models/{GuestCpuModel.objects.get(source='libvirt', name='Opteron_G3').pk}/",
         "/glossary/",
     ]
 
