@@ -53,3 +53,18 @@ def test_the_picker_offers_search_and_select_by_tag(client, seed_hosts):
     harpertown = Host.objects.get(name="xeon-e5462-harpertown")
     label = html.split(f'value="{harpertown.pk}"', 1)[0].rsplit("<label", 1)[1]
     assert "demo-2008" in label.split("data-tags=", 1)[1]
+
+
+@pytest.mark.django_db
+def test_pair_page_empty_states_lead_to_the_next_step(client):
+    empty = client.get("/compat/pair/").content.decode()
+    assert "No host has a report yet" in empty and 'href="/reports/upload/"' in empty
+
+
+@pytest.mark.django_db
+def test_pair_page_asks_for_both_hosts_before_answering(client, seed_hosts):
+    html = client.get("/compat/pair/").content.decode()
+
+    assert "Pick the host the VM runs on now" in html
+    assert '<select name="source" required><option value="">choose a host</option>' in html
+    assert 'class="columns"' not in html
