@@ -1,4 +1,4 @@
-# Two commands matter: `make run` (the site on http://127.0.0.1:8000 with nothing else running)
+# Two commands matter: `make run` (the site on http://127.0.0.1:8000, or PORT=, with nothing else running)
 # and `make test` (the whole suite against a real PostgreSQL and Redis). See README.md.
 
 PYTHON ?= python3
@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 # DATABASE_URL in your shell never points the tests at your data.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cpukb
 REDIS_URL ?= redis://127.0.0.1:6379/0
+# `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
 PYTEST_ARGS ?=
 
 # The stamps make pip run again only when pyproject.toml changes.
@@ -36,7 +38,7 @@ run: $(RUN_STAMP)
 	if $(BIN)/python manage.py help seed_catalog >/dev/null 2>&1; then \
 		$(BIN)/python manage.py seed_catalog; \
 	fi
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # DEBUG stays off so the tests see production-shaped settings; the key is a test-only value.
 test: $(DEV_STAMP)

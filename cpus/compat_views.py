@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cpus import matrix_runs, selectors, services
@@ -86,7 +88,7 @@ def pool(request: HttpRequest) -> HttpResponse:
         record = pool_baseline.to_dict("canonical")
         context.update(
             baseline=record,
-            exports=export_snippets(pool_baseline),
+            exports=export_snippets(pool_baseline, tag or " ".join(h.name for h in hosts)),
             what_if=_what_if(request, hosts, pool_baseline),
             guest_oses=guest_os.runnable(pool_baseline.feature_mask),
             standardisation=planning.standardisation(
@@ -97,10 +99,13 @@ def pool(request: HttpRequest) -> HttpResponse:
     return render(request, "cpus/compat_pool.html", context)
 
 
-def export_snippets(pool_baseline) -> list[tuple[str, str, str | None, list[dict]]]:
+def export_snippets(
+    pool_baseline, pool_name: str | None = None
+) -> list[tuple[str, str, str | None, list[dict]]]:
     """(key, label, snippet, notes) per export, for the pool page: every note and warning of an
-    export is shown next to its snippet (the API carries the same notes)."""
-    exports = export.all_exports(pool_baseline)
+    export is shown next to its snippet (the API carries the same notes).  The Proxmox model is
+    named after the pool (its tag, or its hosts)."""
+    exports = export.all_exports(pool_baseline, pool_name)
     texts = dict(exports)
     texts["nova"] = exports["nova"]["config"]
     if exports["evc_mode"]:
@@ -216,17 +221,26 @@ def run_create(request: HttpRequest) -> HttpResponse:
         )
     except (compat.GuestCpuError, matrix_runs.PoolError) as error:
         messages.error(request, str(error))
-        return redirect("cpus:compat-pool")
+        # Back to the same pool (and the guest CPU typed), not to an empty picker.
+        keep = QueryDict(mutable=True)
+        if tag:
+            keep["tag"] = tag
+        else:
+            keep.setlist("hosts", [str(pk) for pk in selection["hosts"]])
+        keep["guest_cpu"] = request.POST.get("guest_cpu", "")
+        return redirect(f"{reverse('cpus:compat-pool')}?{keep.urlencode()}")
     return redirect("cpus:compat-run", pk=run.pk)
 
 
 @require_POST
+@account_required_for_writes("Sign in to run a matrix again: nothing was started.")
 def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     """One click on a stale run: the same selection and guest CPU, computed again."""
     old = get_object_or_404(MatrixRun, pk=pk)
     try:
-        run = matrix_runs.matrix_run_create(
-            selection=old.selection, guest_cpu=old.guest_cpu, user=request.user
+        # The same hosts (the tag as it was resolved then), as the user's own run.
+        run = services.matrix_run_start(
+            selection={"hosts": list(old.host_ids)}, guest_cpu=old.guest_cpu, user=request.user
         )
     except (compat.GuestCpuError, matrix_runs.PoolError) as error:
         messages.error(request, str(error))
@@ -234,13 +248,39 @@ def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cpus:compat-run", pk=run.pk)
 
 
+def runs(request: HttpRequest) -> HttpResponse:
+    """``/compat/runs/``: GET lists the past runs, POST starts one (``run_create``)."""
+    if request.method == "POST":
+        return run_create(request)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    page = Paginator(MatrixRun.objects.order_by("-created_at", "-pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "cpus/compat_run_list.html", {"page": page, "query": ""})
+
+
+def _resolved_baseline(run: MatrixRun) -> dict | None:
+    """What ``baseline`` meant for this run: the pool's QEMU model and EVC modes."""
+    if run.status != MatrixRun.Status.SUCCEEDED:
+        return None
+    try:
+        if compat.parse_guest_cpu(run.guest_cpu).mode != compat.BASELINE:
+            return None
+        views = matrix_runs._views(run.class_reports)
+        pool = baseline.compute(matrix_runs._pool(run, views))
+    except Exception:  # an explanation, never a reason for the page to fail
+        return None
+    return {"qemu": pool.qemu_spec, "evc": pool.evc_modes}
+
+
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(MatrixRun, pk=pk)
     context = {
         "run": run,
+        "resolved_baseline": _resolved_baseline(run),
         "hypervisors": compat.HYPERVISORS,
         "levels": compat.LEVELS,
-        "colors": COLORS,
     }
     if run.status == MatrixRun.Status.SUCCEEDED:
         total = len(run.host_ids) if len(run.host_ids) <= HEATMAP_MAX_HOSTS else run.class_count
@@ -248,9 +288,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["heatmaps"] = _heatmaps(run, row, col)
         context["window"] = _window_links(request, total, row, col)
     return render(request, "cpus/compat_run.html", context)
-
-
-COLORS = {"safe": "#2e7d32", "safe-with-model": "#7cb342", "risky": "#f9a825", "blocked": "#c62828"}
 
 
 def _offset(request: HttpRequest, name: str, total: int) -> int:

@@ -10,6 +10,7 @@ from cpus.cpuid import TABLE
 from cpus.cpuid.assists import MECHANISMS
 from cpus.cpuid.identity import VENDOR_STRINGS_BY_NAME
 from cpus.models import CpuModel, Feature, FeatureSet, GuestCpuModel, Host, HostReport
+from kbsite.filters import AnyBooleanFilter, HexOrDecimalFilter, VendorFilter
 
 # Most distinct words of a free-text search (each is four case-insensitive LIKEs).
 MAX_SEARCH_WORDS = 8
@@ -126,7 +127,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
 
 # Sortable columns of the catalog: query value -> model field (or annotation).
 CPU_SORT_FIELDS = {
-    "name": "brand",
+    "cpu": "brand",
     "vendor": "vendor",
     "family": "family",
     "model": "model",
@@ -140,9 +141,9 @@ CPU_SORT_FIELDS = {
 
 class CpuModelFilterSet(_FeatureFilterMixin):
     q = django_filters.CharFilter(method="search", label="Search")
-    vendor = django_filters.CharFilter(method="filter_vendor", label="Vendor")
-    family = django_filters.NumberFilter()
-    model = django_filters.NumberFilter()
+    vendor = VendorFilter(field_name="vendor")
+    family = HexOrDecimalFilter(label="Family (16 or 0x10)")
+    model = HexOrDecimalFilter(label="Model (2 or 0x2)")
     codename = django_filters.CharFilter(lookup_expr="icontains")
     microarchitecture = django_filters.CharFilter(lookup_expr="icontains")
     has_assist = django_filters.ChoiceFilter(
@@ -154,8 +155,10 @@ class CpuModelFilterSet(_FeatureFilterMixin):
     lacks_feature = FeatureListFilter(
         field_name="feature_set", exclude_matches=True, label="Lacks features"
     )
-    o = StableOrderingFilter(
-        fields={field: key for key, field in CPU_SORT_FIELDS.items()}, label="Sort by"
+    real = AnyBooleanFilter(method="filter_real", label="Real processor")
+    ordering = StableOrderingFilter(
+        fields={field: key for key, field in CPU_SORT_FIELDS.items()},
+        label="Sort by",
     )
 
     class Meta:
@@ -171,16 +174,15 @@ class CpuModelFilterSet(_FeatureFilterMixin):
             "has_assist",
             "has_feature",
             "lacks_feature",
-            "o",
+            "real",
         ]
 
-    def filter_vendor(self, qs, name, value):
-        """A vendor string (``GenuineIntel``) or a maker's name (``Intel``, ``Zhaoxin``, which
-        covers both ``  Shanghai  `` and ``CentaurHauls``)."""
-        strings = VENDOR_STRINGS_BY_NAME.get(value.strip().lower())
-        if strings:
-            return qs.filter(vendor__in=strings)
-        return qs.filter(vendor__iexact=value)
+    def filter_real(self, qs, name, value):
+        """Real processors: at least one report taken on a host (not inside a VM, not a QEMU
+        model stand-in); ``false`` keeps the others."""
+        if value is None:
+            return qs
+        return qs.filter(real_reports__gt=0) if value else qs.filter(real_reports=0)
 
     def filter_assist(self, qs, name, value):
         return qs.filter(assist_keys__contains=f",{value},")
@@ -200,9 +202,9 @@ class CpuModelFilterSet(_FeatureFilterMixin):
 
 
 class HostReportFilterSet(_FeatureFilterMixin):
-    vendor = django_filters.CharFilter(lookup_expr="iexact")
+    vendor = VendorFilter()
     format = django_filters.CharFilter()
-    in_vm = django_filters.BooleanFilter()
+    in_vm = AnyBooleanFilter(label="Taken inside a VM")
     cpu_model = django_filters.NumberFilter(field_name="cpu_model_id")
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
     lacks_feature = FeatureListFilter(
@@ -218,7 +220,7 @@ class HostReportFilterSet(_FeatureFilterMixin):
 class HostFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
     tag = django_filters.CharFilter(field_name="tags__name", label="Pool tag")
-    vendor = django_filters.CharFilter(field_name="current_report__vendor", lookup_expr="iexact")
+    vendor = VendorFilter(field_name="current_report__vendor")
 
     class Meta:
         model = Host
@@ -230,6 +232,7 @@ class FeatureFilterSet(django_filters.FilterSet):
     vendor = django_filters.CharFilter()
     kind = django_filters.CharFilter()
     leaf = django_filters.CharFilter(method="by_leaf", label="CPUID leaf (hex)")
+    migratable = AnyBooleanFilter()
 
     class Meta:
         model = Feature
@@ -254,6 +257,8 @@ class GuestCpuModelFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=GuestCpuModel._meta.get_field("source").choices)
     vendor = django_filters.CharFilter(lookup_expr="iexact")
     has_feature = FeatureListFilter(field_name="feature_set", label="Has features")
+    migration_safe = AnyBooleanFilter()
+    deprecated = AnyBooleanFilter()
 
     class Meta:
         model = GuestCpuModel

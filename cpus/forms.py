@@ -17,7 +17,16 @@ class ReportUploadForm(forms.Form):
             }
         ),
     )
-    file = forms.FileField(label="or choose a file", required=False)
+    file = forms.FileField(
+        label="or choose a file",
+        required=False,
+        error_messages={
+            # Files under /proc report a size of 0, so a browser's file picker sends nothing.
+            "empty": "The chosen file is empty. Files under /proc (such as /proc/cpuinfo) show a "
+            "size of 0, so browsers send nothing: copy it first (cat /proc/cpuinfo > "
+            "cpuinfo.txt) and choose the copy, or paste its text above.",
+        },
+    )
     host_name = forms.CharField(
         label="Host name (optional)",
         required=False,

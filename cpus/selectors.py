@@ -7,7 +7,8 @@ from collections import OrderedDict
 from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from cpus.cpuid import TABLE
 from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport, PoolTag
@@ -49,10 +50,35 @@ def features_by_group(
     return groups
 
 
+# Hosts seed_ledger makes from QEMU's published model definitions carry this tag.
+STANDIN_TAG = "stand-in"
+
+
 def cpu_model_list() -> QuerySet[CpuModel]:
+    """With ``report_count``, ``real_reports`` (reports taken on a host: not inside a VM, not a
+    QEMU model stand-in) and ``standin_reports``, so the catalog can mark what is not a dump of
+    a real processor."""
+    real = (
+        HostReport.objects.filter(cpu_model=OuterRef("pk"), in_vm=False)
+        .exclude(host__tags__name=STANDIN_TAG)
+        .values("cpu_model")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    standin = (
+        HostReport.objects.filter(cpu_model=OuterRef("pk"), host__tags__name=STANDIN_TAG)
+        .values("cpu_model")
+        .annotate(n=Count("id", distinct=True))
+        .values("n")
+    )
+    zero = Value(0, output_field=IntegerField())
     return (
         CpuModel.objects.select_related("feature_set")
-        .annotate(report_count=Count("reports", distinct=True))
+        .annotate(
+            report_count=Count("reports", distinct=True),
+            real_reports=Coalesce(Subquery(real, output_field=IntegerField()), zero),
+            standin_reports=Coalesce(Subquery(standin, output_field=IntegerField()), zero),
+        )
         .order_by("vendor", "family", "model", "stepping", "brand")
     )
 
@@ -90,6 +116,39 @@ def guest_models_runnable_on(feature_set: FeatureSet, vendor: str) -> list[Guest
         if guest_mask & ~mask == 0:
             runnable.append(guest)
     return runnable
+
+
+def by_generation(guests) -> list[GuestCpuModel]:
+    """Guest models oldest generation first: within a source and vendor, fewer features first
+    (each QEMU, libvirt and EVC generation adds features to the one before), then by name."""
+    return sorted(
+        guests, key=lambda g: (g.source, g.vendor, g.feature_set.feature_count, g.name.lower())
+    )
+
+
+def recommended_guest_models(guests) -> set[int]:
+    """Per source, the most capable model that is migration-safe and not deprecated: the one to
+    pick for a VM that only ever runs on this CPU (a pool should use its baseline).  On a tie,
+    the later in ``by_generation`` order."""
+    best: dict[str, GuestCpuModel] = {}
+    for guest in by_generation(guests):
+        if not guest.migration_safe or guest.deprecated:
+            continue
+        current = best.get(guest.source)
+        if current is None or guest.feature_set.feature_count >= current.feature_set.feature_count:
+            best[guest.source] = guest
+    return {guest.pk for guest in best.values()}
+
+
+def cpus_running(guest: GuestCpuModel) -> list[CpuModel]:
+    """Catalog CPUs that offer every feature of a guest model (of its vendor, when it has one)."""
+    mask = guest.feature_set.feature_mask
+    cpus = CpuModel.objects.select_related("feature_set").order_by(
+        "vendor", "family", "model", "stepping", "brand"
+    )
+    if guest.vendor:
+        cpus = cpus.filter(vendor=guest.vendor)
+    return [cpu for cpu in cpus if mask & ~cpu.feature_set.feature_mask == 0]
 
 
 def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:

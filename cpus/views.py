@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -11,7 +12,6 @@ from cpus import selectors, services
 from cpus.audit import audit_trail
 from cpus.cpuid import FORMATS, DumpParseError, releases
 from cpus.filtersets import (
-    CPU_SORT_FIELDS,
     CpuModelFilterSet,
     FeatureFilterSet,
     GuestCpuModelFilterSet,
@@ -43,20 +43,6 @@ def _page(request: HttpRequest, queryset):
     return page, query.urlencode()
 
 
-def _sort_links(request: HttpRequest, fields) -> dict[str, dict[str, str]]:
-    """For each sortable column: the link that sorts by it (descending when it is already the
-    ascending sort) with the other filters kept, and an arrow for the current sort."""
-    current = request.GET.get("o", "")
-    query = request.GET.copy()
-    query.pop("page", None)
-    links = {}
-    for key in fields:
-        query["o"] = f"-{key}" if current == key else key
-        arrow = "\u25b2" if current == key else "\u25bc" if current == f"-{key}" else ""
-        links[key] = {"url": "?" + query.urlencode(), "arrow": arrow}
-    return links
-
-
 def cpu_list(request: HttpRequest) -> HttpResponse:
     filterset = CpuModelFilterSet(request.GET, queryset=selectors.cpu_model_list())
     cpus = filterset.qs if filterset.is_valid() else CpuModel.objects.none()
@@ -65,12 +51,7 @@ def cpu_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cpus/cpu_list.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "query": query,
-            "sort": _sort_links(request, CPU_SORT_FIELDS),
-        },
+        {"filter": filterset, "page": page, "query": query},
         status=status,
     )
 
@@ -78,7 +59,9 @@ def cpu_list(request: HttpRequest) -> HttpResponse:
 def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cpu = get_object_or_404(CpuModel.objects.select_related("feature_set"), pk=pk)
     vocabulary = _vocabulary(request)
-    guests = selectors.guest_models_runnable_on(cpu.feature_set, cpu.vendor)
+    guests = selectors.by_generation(
+        selectors.guest_models_runnable_on(cpu.feature_set, cpu.vendor)
+    )
     by_source = {
         label: [g for g in guests if g.source == value] for value, label in GuestSource.choices
     }
@@ -89,6 +72,7 @@ def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "groups": selectors.features_by_group(cpu.feature_set, vocabulary),
         "reports": cpu.reports.select_related("host").defer("raw"),
         "guests_by_source": by_source,
+        "recommended": selectors.recommended_guest_models(guests),
         "evc": selectors.evc_modes_of(cpu.feature_set, cpu.vendor),
         "contradictions": ledger.contradictions_involving(cpu_model=cpu),
     }
@@ -144,6 +128,8 @@ def feature_detail(request: HttpRequest, name: str) -> HttpResponse:
 def guest_model_list(request: HttpRequest) -> HttpResponse:
     filterset = GuestCpuModelFilterSet(request.GET, queryset=selectors.guest_model_list())
     qs = filterset.qs if filterset.is_valid() else GuestCpuModel.objects.none()
+    # Oldest generation first within each source and vendor (see selectors.by_generation).
+    qs = qs.order_by("source", "vendor", "feature_set__feature_count", "name")
     page, query = _page(request, qs)
     return render(
         request,
@@ -163,6 +149,7 @@ def guest_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "guest": guest,
             "history": [a.to_dict() for a in releases.model_history(names, guest.source)],
+            "cpus": selectors.cpus_running(guest),
             "vocabulary": vocabulary,
             "vocabularies": VOCABULARIES,
             "groups": selectors.features_by_group(guest.feature_set, vocabulary),
@@ -180,7 +167,14 @@ def host_list(request: HttpRequest) -> HttpResponse:
 
 def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(selectors.host_list(), pk=pk)
-    reports = host.reports.select_related("cpu_model").defer("raw")
+    # Its own reports and its current one, which may have been uploaded for another host (or
+    # none) and attached later through the API.
+    reports = (
+        HostReport.objects.filter(Q(host=host) | Q(pk=host.current_report_id or 0))
+        .select_related("cpu_model")
+        .defer("raw")
+        .order_by("-created_at", "-pk")
+    )
     contradictions = ledger.contradictions_involving(host=host)
     events = host.drift_events.select_related("host")[:50]
     context = {
@@ -199,7 +193,7 @@ def report_upload(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            report, _ = services.report_ingest(
+            report, created = services.report_ingest(
                 raw=form.report_data(),
                 host_name=form.cleaned_data["host_name"],
                 uploaded_by=request.user,
@@ -208,6 +202,12 @@ def report_upload(request: HttpRequest) -> HttpResponse:
         except DumpParseError as parse_error:
             error = parse_error
         else:
+            if not created:
+                messages.info(
+                    request,
+                    f"Already known: this exact report was uploaded before (report #{report.pk}); "
+                    "nothing new was stored.",
+                )
             return redirect("cpus:report-detail", pk=report.pk)
     status = 400 if request.method == "POST" else 200
     return render(

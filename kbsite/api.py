@@ -61,7 +61,8 @@ def _code(exc) -> str:
             if isinstance(codes, dict)
             else (codes[0] if codes else exc.default_code)
         )
-    return str(codes)
+    # A form error raised without a code (django-filter passes them on) is just "invalid".
+    return str(codes) if codes else exc.default_code
 
 
 # The throttles count in the shared cache (kbsite/throttle.py); named here for the settings.

@@ -256,7 +256,7 @@ REST_FRAMEWORK = {
     # LimitOffsetPagination with ?limit capped at 500 (kbsite/limits.py).
     "DEFAULT_PAGINATION_CLASS": "kbsite.limits.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["kbsite.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kbsite.api.exception_handler",
     # ?format= is a filter of /api/reports/ (the dump format), not DRF's renderer switch.

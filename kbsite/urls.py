@@ -44,6 +44,7 @@ else:
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("glossary/", views.glossary, name="glossary"),
     path("healthz", views.healthz, name="healthz"),
     path("client/cpukb.py", views.client_download, name="client-download"),
     path("admin/", admin.site.urls),

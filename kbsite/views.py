@@ -1,10 +1,11 @@
-"""Site-level views: the home page and /healthz."""
+"""Site-level views: the home page, the glossary and /healthz."""
 
 import ipaddress
+import json
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
@@ -12,11 +13,18 @@ from django.views.decorators.http import require_GET
 
 from kbsite import health
 from kbsite.throttle import client_ip
+from kbsite.verdicts import VERDICTS
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "kbsite/home.html")
+
+
+@require_GET
+def glossary(request: HttpRequest) -> HttpResponse:
+    """What every verdict and term means, in plain words (linked from every verdict badge)."""
+    return render(request, "kbsite/glossary.html", {"verdicts": VERDICTS})
 
 
 def may_see_health_details(request: HttpRequest) -> bool:
@@ -73,8 +81,14 @@ CLIENT = Path(__file__).resolve().parent.parent / "client" / "cpukb.py"
 
 
 @require_GET
-def client_download(request: HttpRequest) -> FileResponse:
-    """The stdlib-only command-line client, to run on any hypervisor host without installing."""
-    response = FileResponse(CLIENT.open("rb"), content_type="text/x-python; charset=utf-8")
+def client_download(request: HttpRequest) -> HttpResponse:
+    """The stdlib-only command-line client, to run on any hypervisor host without installing;
+    its ``DEFAULT_SERVER`` is this site (the host was checked against ALLOWED_HOSTS), so the
+    downloaded client needs no --server."""
+    server = request.build_absolute_uri("/").rstrip("/")
+    source = CLIENT.read_text(encoding="utf-8").replace(
+        'DEFAULT_SERVER = ""', f"DEFAULT_SERVER = {json.dumps(server)}", 1
+    )
+    response = HttpResponse(source, content_type="text/x-python; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="cpukb.py"'
     return response

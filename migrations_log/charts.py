@@ -7,7 +7,7 @@ from django.utils.html import escape
 from migrations_log.models import Outcome, Verdict
 
 CELL = 64
-LEFT = 150
+LEFT = 215  # room for "predicted safe-with-model" at 13 px
 TOP = 110
 
 

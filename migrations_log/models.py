@@ -33,16 +33,6 @@ class Verdict(models.TextChoices):
     BLOCKED = "blocked"
     NONE = "unpredictable", "no prediction"
 
-    @classmethod
-    def colors(cls) -> dict[str, str]:
-        return {
-            "safe": "#2e7d32",
-            "safe-with-model": "#558b2f",
-            "risky": "#f9a825",
-            "blocked": "#c62828",
-            "unpredictable": "#9e9e9e",
-        }
-
 
 class MigrationRecord(models.Model):
     """One live migration that really happened (or was refused), as its submitter reported it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -272,6 +273,19 @@ def reevaluation(records) -> list[Reevaluation]:
     return changed
 
 
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (95 % with the default ``z``): unlike the plain
+    ratio it stays honest with few trials (1 of 1 gives 0.21 to 1.00, not "1.00").  Wilson,
+    "Probable inference, the law of succession, and statistical inference", JASA 22 (1927)."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 @dataclass(frozen=True)
 class Accuracy:
     """Predicted verdict vs actual outcome for one hypervisor."""
@@ -293,6 +307,22 @@ class Accuracy:
         failures = self.blocked_true_positives + self.blocked_false_negatives
         return None if failures == 0 else self.blocked_true_positives / failures
 
+    @property
+    def blocked_predicted(self) -> int:
+        return self.blocked_true_positives + self.blocked_false_positives
+
+    @property
+    def failures(self) -> int:
+        return self.blocked_true_positives + self.blocked_false_negatives
+
+    @property
+    def precision_interval(self) -> tuple[float, float] | None:
+        return wilson_interval(self.blocked_true_positives, self.blocked_predicted)
+
+    @property
+    def recall_interval(self) -> tuple[float, float] | None:
+        return wilson_interval(self.blocked_true_positives, self.failures)
+
     def to_dict(self) -> dict:
         return {
             "hypervisor": self.hypervisor,
@@ -304,6 +334,9 @@ class Accuracy:
                 "false_negatives": self.blocked_false_negatives,
                 "precision": self.blocked_precision,
                 "recall": self.blocked_recall,
+                # 95 % Wilson score intervals, [low, high], null when there is no sample.
+                "precision_interval": self.precision_interval,
+                "recall_interval": self.recall_interval,
             },
         }
 

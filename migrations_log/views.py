@@ -8,12 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from cpus.audit import audit_trail
 from cpus.cpuid import DumpParseError, compat
+from cpus.models import CpuModel, Host
 from cpus.services import HostRefError
 from kbsite.writes import account_required_for_writes
 from migrations_log import charts, selectors, services
 from migrations_log.filtersets import MigrationRecordFilterSet
 from migrations_log.forms import GUEST_CPU_HINTS, RecordForm
-from migrations_log.models import Verdict
 
 
 def record_list(request: HttpRequest) -> HttpResponse:
@@ -25,7 +25,18 @@ def record_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "migrations_log/record_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode(), "colors": Verdict.colors()},
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            # Suggestions for the host and CPU filters (names are accepted as well as ids).
+            "host_names": Host.objects.order_by("name").values_list("name", flat=True)[:500],
+            "cpu_names": CpuModel.objects.exclude(brand="")
+            .order_by("brand")
+            .values_list("brand", flat=True)
+            .distinct()[:500],
+        },
+        status=200 if filterset.is_valid() else 400,
     )
 
 
@@ -39,7 +50,6 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "current": current,
             "changed": current["verdict"] != record.predicted_verdict,
-            "colors": Verdict.colors(),
             "audit_events": audit_trail(record),
         },
     )
@@ -80,7 +90,6 @@ def record_create(request: HttpRequest) -> HttpResponse:
             "preview": preview,
             "error": error,
             "hints": GUEST_CPU_HINTS,
-            "colors": Verdict.colors(),
         },
         status=status,
     )
@@ -104,7 +113,7 @@ def contradictions(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "migrations_log/contradictions.html",
-        {"records": records, "colors": Verdict.colors()},
+        {"records": records},
     )
 
 
@@ -125,6 +134,5 @@ def reevaluation(request: HttpRequest) -> HttpResponse:
             "total": len(records),
             "engine_version": compat.ENGINE_VERSION,
             "versions": sorted({r.engine_version for r in records}),
-            "colors": Verdict.colors(),
         },
     )

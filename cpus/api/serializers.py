@@ -71,6 +71,10 @@ class CpuModelSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:cpu-model-detail")
     feature_count = serializers.IntegerField(source="feature_set.feature_count", read_only=True)
     report_count = serializers.IntegerField(read_only=True)
+    real_reports = serializers.IntegerField(
+        read_only=True,
+        help_text="Reports taken on a real host (not inside a VM, not a QEMU model stand-in).",
+    )
 
     class Meta:
         model = CpuModel
@@ -87,6 +91,7 @@ class CpuModelSerializer(serializers.ModelSerializer):
             "launch_year",
             "feature_count",
             "report_count",
+            "real_reports",
             "assists",
         ]
         extra_kwargs = {

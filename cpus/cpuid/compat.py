@@ -629,6 +629,7 @@ def _suggest_compatibility(
     mode, better = best
     hidden = names(better.hidden_mask, vocabulary)
     return {
+        "leaves": _leaves(better),
         "hyperv_compatibility": mode,
         "guest_cpu": guest.spec,
         "verdict": better.verdict,
@@ -646,6 +647,11 @@ def _suggest_compatibility(
             f"be {better.verdict} instead of {verdict}"
         ),
     }
+
+
+def _leaves(better: Verdict) -> list[str]:
+    """What the suggested configuration still leaves: its warnings and blockers, in words."""
+    return [f"{r.axis} {r.severity}: {r.message}" for r in better.reasons if r.severity != "info"]
 
 
 def _fixes(current: Sequence[Reason], missing: int, better: Verdict, vocabulary: str) -> str:
@@ -743,6 +749,7 @@ def _suggest(
         "libvirt_model": (
             pair.libvirt_model.spec if pair.libvirt_model and hypervisor != "vmware" else None
         ),
+        "leaves": _leaves(better),
         "message": (
             f"use {what}: it removes {fixes or 'nothing this verdict names'}, so the guest would "
             f"be {better.verdict} instead of {verdict}"

@@ -22,6 +22,7 @@ docs/baselines-and-exports.md gives every rule with its source.
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import quoteattr
 
 from . import guest_models
@@ -197,7 +198,17 @@ def _proxmox_name(fitted: FittedModel) -> str:
     return min(allowed, key=lambda n: (len(n), n))
 
 
-def proxmox(pool: Baseline, name: str = "kb-pool-baseline") -> str:
+PROXMOX_DEFAULT_NAME = "kb-pool-baseline"
+
+
+def proxmox_model_name(pool_name: str | None) -> str:
+    """A cpu-models.conf id for a pool: ``kb-`` and the pool's name in lower-case letters,
+    digits and hyphens (at most 40 characters), or ``kb-pool-baseline`` without a name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (pool_name or "").lower()).strip("-")
+    return f"kb-{slug}"[:40].rstrip("-") if slug else PROXMOX_DEFAULT_NAME
+
+
+def proxmox(pool: Baseline, name: str = PROXMOX_DEFAULT_NAME) -> str:
     fitted = pool.proxmox_model
     if fitted is None:
         return ""
@@ -212,11 +223,17 @@ def proxmox(pool: Baseline, name: str = "kb-pool-baseline") -> str:
     return "\n".join(lines) + "\n"
 
 
-def proxmox_notes(pool: Baseline) -> list[dict]:
+def proxmox_notes(pool: Baseline, name: str = PROXMOX_DEFAULT_NAME) -> list[dict]:
     fitted = pool.proxmox_model
     if fitted is None:
         return [_note("warning", "no QEMU model Proxmox VE accepts as reported-model fits")]
-    notes = []
+    # A custom model is used from a VM's config as "custom-<id>" (PVE/QemuServer/CPUConfig.pm).
+    notes = [
+        _note(
+            "info",
+            f"in each VM's configuration (qm set <vmid> --cpu custom-{name}): cpu: custom-{name}",
+        )
+    ]
     vendor = _pin(pool)
     reported = _proxmox_name(fitted)
     if vendor and fitted.model.vendor == vendor:
@@ -285,14 +302,17 @@ def evc_notes(pool: Baseline) -> list[dict]:
     ]
 
 
-def all_exports(pool: Baseline) -> dict:
-    """Every export of a baseline, keyed by tool, and ``notes`` per export."""
+def all_exports(pool: Baseline, pool_name: str | None = None) -> dict:
+    """Every export of a baseline, keyed by tool, and ``notes`` per export.  ``pool_name`` (a
+    tag, or the hosts' names) names the Proxmox custom model (``proxmox_model_name``)."""
     nova_export = nova(pool)
+    proxmox_name = proxmox_model_name(pool_name)
     return {
         "libvirt_xml": libvirt_xml(pool),
         "qemu_cpu": qemu_cpu(pool),
         "nova": nova_export,
-        "proxmox": proxmox(pool),
+        "proxmox": proxmox(pool, proxmox_name),
+        "proxmox_vm_cpu": f"custom-{proxmox_name}" if pool.proxmox_model else None,
         "evc_mode": evc_key(pool),
         "evc_modes": dict(pool.evc_modes),
         "evc_vcenter_names": pool.evc_vcenter_names,
@@ -306,7 +326,7 @@ def all_exports(pool: Baseline) -> dict:
             "libvirt_xml": libvirt_notes(pool),
             "qemu_cpu": qemu_notes(pool),
             "nova": nova_export["notes"],
-            "proxmox": proxmox_notes(pool),
+            "proxmox": proxmox_notes(pool, proxmox_name),
             "evc_mode": evc_notes(pool),
         },
     }

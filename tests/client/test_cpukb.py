@@ -683,6 +683,19 @@ def test_the_site_serves_the_client_that_runs_as_downloaded(run_cli, live_server
     assert done.stdout.startswith("cpukb ")
 
 
+@pytest.mark.django_db
+def test_the_downloaded_client_defaults_to_the_site_it_came_from(client):
+    # Through the view (the live test server answers paths that exist on disk from the
+    # working directory before they reach Django, so it cannot show this).
+    response = client.get("/client/cpukb.py", HTTP_HOST="localhost:8123")
+    source = response.content
+
+    served = [line for line in source.splitlines() if line.startswith(b"DEFAULT_SERVER =")]
+    assert response.status_code == 200
+    assert served == [b'DEFAULT_SERVER = "http://localhost:8123"']
+    assert source.replace(served[0], b'DEFAULT_SERVER = ""') == CLIENT.read_bytes()
+
+
 def test_client_is_python_3_8_and_standard_library_only():
     source = CLIENT.read_text()
     tree = ast.parse(source, feature_version=(3, 8))

@@ -38,7 +38,7 @@ def test_home_catalog_and_the_shanghai_cpu_page(page, demo_pool, screenshot):
     screenshot(page, "catalog")
 
     # Filters: AMD parts that have SSE4a and lack SSSE3 are the K10 Opterons of the 2008 pool.
-    page.fill("input[name=vendor]", "AuthenticAMD")
+    page.select_option("select[name=vendor]", label="AMD")
     page.fill("input[name=has_feature]", "sse4a")
     page.fill("input[name=lacks_feature]", "ssse3")
     page.get_by_role("button", name="Filter").click()

@@ -84,6 +84,24 @@ def test_the_matrix_runs_on_a_real_worker_and_its_cells_explain_themselves(
     run.refresh_from_db()
     assert run.status == "succeeded" and run.tiles_done == run.tiles_total > 0
     expect(page.locator("#run-progress")).to_have_text(f"{run.tiles_done}/{run.tiles_total} tiles")
+    # The tab title and the heading say the same; baseline says what it resolved to; the legend
+    # explains the letters, and every cell carries its verdict's letter (never colour alone).
+    assert page.title().startswith(f"Migration matrix #{run.pk}")
+    expect(page.locator("h1")).to_have_text(f"Migration matrix #{run.pk}")
+    expect(page.locator(".baseline-resolved")).to_contain_text("Opteron_G")
+    expect(page.locator(".verdict-legend a.verdict")).to_have_count(4)
+    expect(page.locator(".verdict-legend a").last).to_have_attribute("href", "/glossary/")
+    letters = page.locator("table.heatmap[data-hypervisor=kvm] td.cell").all_inner_texts()
+    assert letters and all(text[:1] in "SMRX" for text in letters), letters
+    expect(page.locator("table.heatmap th.col").first).to_have_attribute("title", re.compile(".+"))
+    # At phone width the grid scrolls in its own box, never the page.
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/compat/runs/")
+    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=f"#{run.pk}").click()
+    expect(page.locator("table.heatmap").first).to_be_visible()
 
     tabs = page.locator(".tabs a[data-tab]")
     expect(tabs).to_have_text(["kvm", "vmware", "hyperv"])

@@ -39,7 +39,7 @@ def test_record_an_outcome_and_see_it_on_the_accuracy_page(signed_in, page, demo
     explanation = preview.locator(".warning-box", has_text="The error means")
     expect(explanation).to_contain_text("libvirt")
     expect(explanation).to_contain_text("ssse3")
-    expect(preview.locator(".verdict")).to_have_text("blocked")
+    expect(preview.locator(".verdict")).to_have_accessible_name("blocked")
     expect(preview.locator("ul.reasons li").first).to_be_visible()
     assert not MigrationRecord.objects.exists()
     # The form keeps what was typed.
@@ -56,7 +56,7 @@ def test_record_an_outcome_and_see_it_on_the_accuracy_page(signed_in, page, demo
     expect(page.locator("pre.raw")).to_have_text(ERROR)
     expect(page.get_by_text("Intel to AMD with the host CPU passed through.")).to_be_visible()
     predicted = page.locator("section", has=page.locator("h2", has_text="Predicted when recorded"))
-    expect(predicted.locator(".verdict")).to_have_text("blocked")
+    expect(predicted.locator(".verdict")).to_have_accessible_name("blocked")
     expect(page.get_by_text("Same verdict as at record time.")).to_be_visible()
     expect(page.locator(".error-box", has_text="Contradiction")).to_have_count(0)
 
@@ -65,7 +65,7 @@ def test_record_an_outcome_and_see_it_on_the_accuracy_page(signed_in, page, demo
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("harpertown")
     expect(rows.first).to_contain_text("shanghai")
-    expect(rows.first.locator(".verdict")).to_have_text("blocked")
+    expect(rows.first.locator(".verdict")).to_have_accessible_name("blocked")
     screenshot(page, "ledger")
 
     page.get_by_role("link", name="How often are we right?").click()

@@ -56,8 +56,9 @@ def test_a_large_run_shows_one_bounded_window_with_links(client, finished_run, m
     second = client.get(url + "?row=5&col=5").content.decode()
     assert _cells(second) == 25 * len(compat.HYPERVISORS)
     sixth_host = finished_run.host_labels[5]
-    assert f'<th class="row">{sixth_host}</th>' in second
-    assert f'<th class="row">{sixth_host}</th>' not in page
+    row_label = f'<th class="row" scope="row" title="{sixth_host}">{sixth_host}</th>'
+    assert row_label in second
+    assert row_label not in page
     # Offsets out of range or not numbers land on a valid window.
     last = client.get(url + f"?row={10**12}&col=-3").content.decode()
     assert 0 < _cells(last) <= 25 * len(compat.HYPERVISORS)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from cpus import services
-from cpus.models import HostReport
+from cpus.models import Feature, HostReport
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 
@@ -38,7 +38,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         changed = services.feature_sync()
-        self.stdout.write(f"features: {changed} rows added or updated")
+        # The features are already loaded by a migration: on a fresh database nothing changes.
+        total = Feature.objects.count()
+        self.stdout.write(
+            f"features: {total} known"
+            + (f" ({changed} added or updated now)" if changed else ", already up to date")
+        )
         manifest = json.loads((SEED / "catalog.json").read_text())
         added = 0
         for entry in manifest["hosts"]:

@@ -30,6 +30,12 @@
       document.getElementById("cell-title").textContent = v.source + " \u2192 " + v.destination + " (" + v.hypervisor + "): " + v.verdict;
       var body = document.getElementById("cell-body");
       body.textContent = "";
+      var meaning = document.createElement("p");
+      var link = document.createElement("a");
+      link.href = "/glossary/#" + v.verdict;
+      link.textContent = "What " + v.verdict + " means";
+      meaning.appendChild(link);
+      body.appendChild(meaning);
       var list = document.createElement("ul");
       list.className = "reasons";
       v.reasons.forEach(function (reason) {
@@ -39,7 +45,9 @@
       });
       if (!v.reasons.length) { var none = document.createElement("li"); none.textContent = "No reason against it."; list.appendChild(none); }
       body.appendChild(list);
-      if (v.suggestion) { var s = document.createElement("p"); s.className = "warning-box"; s.textContent = v.suggestion.message; body.appendChild(s); }
+      if (v.suggestion) { var s = document.createElement("p"); s.className = "warning-box"; s.textContent = v.suggestion.message; body.appendChild(s);
+        if (v.suggestion.leaves && v.suggestion.leaves.length) { var l = document.createElement("p"); l.className = "suggestion-leaves"; l.textContent = "It still leaves: " + v.suggestion.leaves.join("; ") + "."; body.appendChild(l); }
+      }
       panel.scrollIntoView({behavior: "smooth", block: "nearest"});
     });
   }
