@@ -10,7 +10,8 @@ DUMP = "aida64_XeonE5462_Harpertown_2S_libcpuid.txt"
 
 
 @pytest.mark.django_db
-def test_a_duplicate_upload_says_already_known_and_leads_on(client, dump_bytes):
+def test_a_duplicate_upload_says_already_known_and_leads_on(member_client, dump_bytes):
+    client = member_client  # the upload form stores: it takes an account
     form = {"raw": dump_bytes(DUMP).decode(), "host_name": "harpertown"}
     first = client.post("/reports/upload/", form, follow=True).content.decode()
     again = client.post("/reports/upload/", form, follow=True).content.decode()
@@ -26,7 +27,8 @@ def test_a_duplicate_upload_says_already_known_and_leads_on(client, dump_bytes):
 
 
 @pytest.mark.django_db
-def test_an_empty_file_explains_proc_files(client):
+def test_an_empty_file_explains_proc_files(member_client):
+    client = member_client
     response = client.post(
         "/reports/upload/", {"file": SimpleUploadedFile("cpuinfo", b"", "text/plain")}
     )

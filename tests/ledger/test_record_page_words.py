@@ -20,7 +20,7 @@ def record(db):
     destination, _ = cpu_services.report_ingest(
         raw=(DUMPS / "aida64_Opteron2378_Shanghai_2S_libcpuid.txt").read_bytes()
     )
-    return services.migration_record(
+    record = services.migration_record(
         source=source,
         destination=destination,
         guest_cpu="host-passthrough",
@@ -28,14 +28,22 @@ def record(db):
         outcome="refused-before-start",
         happened_on=datetime.date(2008, 11, 5),
     )
+    # As a record stored before every write took an account: no submitter at all.
+    MigrationRecord.objects.filter(pk=record.pk).update(submitter=None)
+    record.refresh_from_db()
+    return record
 
 
 @pytest.mark.django_db
 def test_a_visitors_record_is_not_credited_to_the_seed_ledger(client, record):
+    """A record without a submitter can only predate "every write takes an account"."""
     html = client.get(f"/ledger/{record.pk}/").content.decode()
 
     assert record.submitter is None and not record.seed_id
-    assert "<dt>Submitted by</dt><dd>an anonymous visitor</dd>" in html
+    assert (
+        "<dt>Submitted by</dt><dd>nobody known (recorded anonymously before writes took an "
+        "account)</dd>" in html
+    )
     assert "the seed ledger" not in html
 
 
