@@ -24,28 +24,15 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
-from django.db import connections
 
 from cpus import services
-from cpus.cpuid import DumpParseError, decode
+from cpus.cpuid import bulk
 from cpus.cpuid.formats import MAX_BYTES
 from cpus.models import HostReport
 
 # Below this many files the pool's start-up costs more than it saves.
 POOL_THRESHOLD = 32
 CHUNK = 64
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def decode_one(data: bytes):
-    """Worker: (decoded, None) or (None, refusal).  Pure core only, no database."""
-    try:
-        return decode(data), None
-    except DumpParseError as error:
-        return None, f"{error.line or 0}: {error.reason}"
 
 
 class Command(BaseCommand):
@@ -119,9 +106,10 @@ class Command(BaseCommand):
         jobs = jobs or max(1, (os.cpu_count() or 1) - 2)
         pool = None
         if jobs > 1 and len(names) >= POOL_THRESHOLD:
-            connections.close_all()  # no database socket shared with the forked workers
-            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
-            # Fork every worker now, before this process opens a database connection again.
+            # Fresh worker interpreters (cpus.cpuid.bulk says why), all started now.
+            pool = ProcessPoolExecutor(
+                max_workers=jobs, mp_context=bulk.context(), initializer=bulk.ignore_sigint
+            )
             list(pool.map(abs, range(jobs * 2)))
         self.seen: dict[str, str] = {}
         try:
@@ -162,7 +150,7 @@ class Command(BaseCommand):
                 entries.append((name, None, (None, None), sha))  # a duplicate: not decoded
             else:
                 self.seen.setdefault(sha, name)
-                outcome = pool.submit(decode_one, data) if pool else decode_one(data)
+                outcome = pool.submit(bulk.decode_one, data) if pool else bulk.decode_one(data)
                 entries.append((name, data, outcome, sha))
         return entries
 
@@ -186,7 +174,7 @@ class Command(BaseCommand):
                 tags=tuple(self.options["tag"]),
                 decoded=decoded,
             )
-        except DumpParseError as error:
+        except bulk.DumpParseError as error:
             self.refused.append(f"{path}:{error.line or 0}: {error.reason}")
             self.refusals[sha] = f"{error.line or 0}: {error.reason}"
             return
