@@ -1,8 +1,9 @@
 """Filter pieces shared by the HTML lists and the API (one FilterSet serves both).
 
-- ``VendorFilter``: ``Intel``, ``AMD``, ``Hygon`` (any case) or the CPUID vendor string
-  (``GenuineIntel``, ``AuthenticAMD``, ``HygonGenuine``); a list to pick from on the pages, a 400
-  naming the accepted words for anything else.
+- ``VendorFilter``: a maker's name (``Intel``, ``AMD``, ``Hygon``, ``Zhaoxin``, ``VIA``, ...,
+  any case; one name may cover several vendor strings) or a CPUID vendor string
+  (``GenuineIntel``, ...); a list to pick from on the pages, a 400 naming the accepted words for
+  anything else.
 - ``HexOrDecimalFilter``: ``16``, ``0x10`` or ``10h`` (CPU-World writes families in hex).
 - ``AnyBooleanFilter``: "Any / Yes / No" rather than django-filter's "Unknown / Yes / No"; a 400
   for a value that is none of ``true``/``false``/``1``/``0``/``yes``/``no``.
