@@ -461,14 +461,16 @@ def kvm_vmx_capabilities(
     if source.vendor != "GenuineIntel":
         return []
     if source.vmx_features is None or destination.vmx_features is None:
-        side = "source" if source.vmx_features is None else "destination"
+        side = (
+            "source report carries" if source.vmx_features is None else "destination report carries"
+        )
         if source.vmx_features is None and destination.vmx_features is None:
-            side = "source and destination"
+            side = "source and destination reports carry"
         return [
             Reason(
                 "nested virt",
                 "warning",
-                f"the {side} report carries no VMX capabilities (MSRs 0x480-0x491), so whether "
+                f"the {side} no VMX capabilities (MSRs 0x480-0x491), so whether "
                 "the destination offers every vmx-* capability the nested guest was given is "
                 "unknown; upload libvirt cpudata with <msr> rows or `cpukb report` run as root",
                 ("vmx",),
