@@ -112,7 +112,7 @@ def test_with_redis_down_uploads_work_and_runs_wait_until_it_is_back(
         "import datetime\nfrom cpus.matrix_runs import matrix_run_sweep\n"
         "print(json.dumps(matrix_run_sweep(stale_after=datetime.timedelta(0))))"
     )
-    assert swept == {"resumed": [run_id], "failed": []}
+    assert swept == {"resumed": [run_id], "failed": [], "finished": []}
 
     def finished():
         if worker.poll() is not None:
