@@ -219,12 +219,19 @@ class HostReportFilterSet(_FeatureFilterMixin):
 
 class HostFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
-    tag = django_filters.CharFilter(field_name="tags__name", label="Pool tag")
+    tag = django_filters.CharFilter(method="filter_tag", label="Pool tag")
     vendor = VendorFilter(field_name="current_report__vendor")
 
     class Meta:
         model = Host
         fields = ["q", "tag", "vendor"]
+
+    def filter_tag(self, qs, name, value):
+        """A pool tag as the user sees the name: their own tag, else the curated one; never
+        another user's tag of the same name (issue 19)."""
+        from cpus import services
+
+        return services.hosts_tagged(qs, value, getattr(self.request, "user", None))
 
 
 class FeatureFilterSet(django_filters.FilterSet):

@@ -158,7 +158,7 @@ def guest_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def host_list(request: HttpRequest) -> HttpResponse:
-    filterset = HostFilterSet(request.GET, queryset=selectors.host_list())
+    filterset = HostFilterSet(request.GET, queryset=selectors.host_list(), request=request)
     page, query = _page(request, filterset.qs)
     return render(
         request, "cpus/host_list.html", {"filter": filterset, "page": page, "query": query}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+DUMPS = ROOT / "tests" / "dumps"
 
 # Penryn (Harpertown) has SSE4.1 but not POPCNT, which came with Nehalem.
 PENRYN = {
@@ -151,6 +152,29 @@ def test_hosts_filter_by_pool_tag(client, seed_hosts):
         "opteron-2350-barcelona",
         "opteron-2378-shanghai",
     }
+
+
+@pytest.mark.django_db
+def test_another_users_tag_of_the_same_name_never_joins_the_curated_pool(
+    client, seed_hosts, django_user_model
+):
+    from cpus import services
+
+    visitor = django_user_model.objects.create_user("visitor", password="kvm-migrates-2008")
+    services.report_ingest(
+        raw=(DUMPS / "libcpuidraw_XeonE5520_NehalemEP_Gainestown.txt").read_bytes(),
+        host_name="my-nehalem",
+        uploaded_by=visitor,
+        tags=("demo-2008",),
+    )
+    curated = {"xeon-e5462-harpertown", "opteron-2350-barcelona", "opteron-2378-shanghai"}
+    anonymous = client.get("/api/hosts/?tag=demo-2008").json()
+    assert {host["name"] for host in anonymous["results"]} == curated
+    page = client.get("/hosts/?tag=demo-2008").content.decode()
+    assert "my-nehalem" not in page and "opteron-2378-shanghai" in page
+    client.force_login(visitor)  # the visitor's own tag of that name is theirs
+    own = client.get("/api/hosts/?tag=demo-2008").json()
+    assert {host["name"] for host in own["results"]} == {"my-nehalem"}
 
 
 @pytest.mark.django_db
