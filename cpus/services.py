@@ -509,6 +509,13 @@ def hosts_tagged(hosts, name: str, user=None):
     return hosts.filter(tags=pool_tag) if pool_tag is not None else hosts.none()
 
 
+def tagged_host_ids(name: str, user, limit: int) -> list[int]:
+    """Ids of the hosts with a report under a pool tag as ``user`` sees it (``hosts_tagged``),
+    in id order, at most ``limit + 1`` so that the caller can tell the tag is over its limit."""
+    hosts = hosts_tagged(Host.objects.exclude(current_report=None), name, user)
+    return list(hosts.order_by("pk").values_list("pk", flat=True)[: limit + 1])
+
+
 def pool_tags_visible(user=None):
     """The tags a user may pick: their own and the curated ones."""
     from django.db.models import Q

@@ -23,7 +23,6 @@ from cpus.cpuid import (
     orchestrators,
 )
 from cpus.cpuid.baseline import HostView, host_view
-from cpus.models import Host
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
 REF_HELP = '{"host": id or name}, {"report": id}, {"cpu_model": id} or {"raw": "<dump text>"}'
@@ -297,12 +296,8 @@ def pool_baseline(request):
     fields = data.validated_data
     try:
         if fields.get("tag"):
-            ids = list(
-                services.hosts_tagged(
-                    Host.objects.exclude(current_report=None), fields["tag"], request.user
-                )
-                .order_by("pk")
-                .values_list("pk", flat=True)[: settings.CPUKB_MAX_POOL_REFS + 1]
+            ids = services.tagged_host_ids(
+                fields["tag"], request.user, settings.CPUKB_MAX_POOL_REFS
             )
             if not ids:
                 return _error(f"no host with a report has the tag {fields['tag']!r}", field="tag")

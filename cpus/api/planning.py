@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from cpus import selectors, services
 from cpus.api.compat import REF_HELP, RefField, _error, host_views
 from cpus.cpuid import DumpParseError, planning
-from cpus.models import CpuModel, Host
+from cpus.models import CpuModel
 
 MAX_POOL = 1000
 
@@ -82,13 +82,7 @@ def pool_plan(request):
     fields = data.validated_data
     try:
         if fields.get("pool"):
-            rows = list(
-                services.hosts_tagged(
-                    Host.objects.exclude(current_report=None), fields["pool"], request.user
-                )
-                .order_by("pk")
-                .values_list("pk", flat=True)[: MAX_POOL + 1]
-            )
+            rows = services.tagged_host_ids(fields["pool"], request.user, MAX_POOL)
             if not rows or len(rows) > MAX_POOL:
                 return _error(f"the pool tag has no host with a report, or more than {MAX_POOL}")
             by_id = selectors.host_views_by_ref(rows)
