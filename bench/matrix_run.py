@@ -33,7 +33,8 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from cpus import matrix_runs, services  # noqa: E402
+from cpus import services  # noqa: E402
+from cpus.compat import runs as matrix_runs  # noqa: E402
 from cpus.cpuid import compat  # noqa: E402
 from cpus.models import Host, HostReport, MatrixRun, PoolTag  # noqa: E402
 

@@ -26,7 +26,6 @@ from cpus.models import (
     FeatureSet,
     Host,
     HostReport,
-    MatrixRun,
     PoolTag,
     RedecodeRun,
 )
@@ -524,33 +523,6 @@ def pool_tags_visible(user=None):
     if getattr(user, "is_authenticated", False):
         visible |= Q(owner=user)
     return PoolTag.objects.select_related("owner").filter(visible).order_by("name", "owner_id")
-
-
-def matrix_run_start(*, selection: dict, guest_cpu: str, user) -> MatrixRun:
-    """Start a matrix run; a pool tag means the user's own tag of that name, else the curated
-    one (never another user's), and the run's selection says which one was used:
-    ``{"tag": name, "tag_owner": username, "hosts": [ids]}``."""
-    from cpus import matrix_runs
-    from cpus.cpuid import compat
-
-    compat.parse_guest_cpu(guest_cpu)  # a bad guest CPU is refused first, as for host ids
-    if "tag" not in selection:
-        return matrix_runs.matrix_run_create(selection=selection, guest_cpu=guest_cpu, user=user)
-    pool_tag = pool_tag_resolve(selection["tag"], user)
-    if pool_tag is None:
-        raise matrix_runs.PoolError(f"no pool tag {selection['tag']!r} of yours or of the catalog")
-    ids = list(
-        Host.objects.filter(tags=pool_tag).exclude(current_report=None).values_list("pk", flat=True)
-    )
-    if not ids:
-        raise matrix_runs.PoolError("the pool has no host with a report")
-    with transaction.atomic():  # the run is queued once its selection says which tag it used
-        run = matrix_runs.matrix_run_create(
-            selection={"hosts": ids}, guest_cpu=guest_cpu, user=user
-        )
-        run.selection = {"tag": pool_tag.name, "tag_owner": pool_tag.owner.username, "hosts": ids}
-        MatrixRun.objects.filter(pk=run.pk).update(selection=run.selection)
-    return run
 
 
 class HostRefError(ValueError):

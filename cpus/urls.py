@@ -1,8 +1,10 @@
-"""Routes for the catalog, uploads and the API; included at the site root."""
+"""Routes for the catalog's pages and uploads, and the compatibility pages
+(``cpus/compat/urls.py``), in one ``cpus`` namespace; included at the site root."""
 
 from django.urls import path
 
-from cpus import compat_views, views, vm_views
+from cpus import views
+from cpus.compat import urls as compat_urls
 
 app_name = "cpus"
 
@@ -19,11 +21,6 @@ urlpatterns = [
     path("reports/", views.report_list, name="report-list"),
     path("reports/upload/", views.report_upload, name="report-upload"),
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
-    path("compat/", compat_views.pool, name="compat-pool"),
-    path("compat/pair/", compat_views.pair, name="compat-pair"),
-    path("compat/runs/", compat_views.runs, name="compat-run-create"),
-    path("compat/runs/<int:pk>/", compat_views.run_detail, name="compat-run"),
-    path("vms/preflight/", vm_views.vm_preflight, name="vm-preflight"),
-    path("compat/runs/<int:pk>/rerun/", compat_views.run_rerun, name="compat-run-rerun"),
     path("drift/", views.drift_list, name="drift-list"),
+    *compat_urls.urlpatterns,
 ]

@@ -31,7 +31,7 @@ app.conf.update(
 )
 # The sweeper resumes matrix runs whose worker died (run a beat: `celery -A kbsite worker -B`).
 app.conf.beat_schedule = {
-    "sweep-matrix-runs": {"task": "cpus.tasks.matrix_runs_sweep", "schedule": 60.0},
+    "sweep-matrix-runs": {"task": "cpus.compat.tasks.matrix_runs_sweep", "schedule": 60.0},
 }
 app.autodiscover_tasks()
 

@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     # kbsite is an app too, so its templates/, static/ and tasks.py are found like any other's.
     "kbsite",
     "cpus",
+    # Compatibility (pair checks, pool pages, matrix runs, pre-flight, plans): its own app with
+    # no models of its own (the rows it reads and writes are the catalog's, cpus/models.py).
+    "cpus.compat",
     "migrations_log",
 ]
 
@@ -140,7 +143,7 @@ else:
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CPUKB_BROKER_VISIBILITY_TIMEOUT", 300, minimum=1)
 }
-# Verdicts of /api/compat/check remembered per web process (cpus/api/compat.py); 0: none.
+# Verdicts of /api/compat/check remembered per web process (cpus/compat/api/checks.py); 0: none.
 CPUKB_VERDICT_CACHE = env_int("CPUKB_VERDICT_CACHE", 1024)
 # Most host references one synchronous pool baseline takes (POST /api/pools/baseline, /compat/).
 CPUKB_MAX_POOL_REFS = env_int("CPUKB_MAX_POOL_REFS", 1000, minimum=2)

@@ -2,7 +2,6 @@
 
 from cpus.api import views
 from cpus.api.drift import DriftEventViewSet, HostReportsViewSet
-from cpus.api.matrix import MatrixRunViewSet
 
 
 def register(router) -> None:
@@ -11,7 +10,6 @@ def register(router) -> None:
     router.register("guest-models", views.GuestCpuModelViewSet, basename="guest-model")
     router.register("hosts", views.HostViewSet, basename="host")
     router.register("reports", views.HostReportViewSet, basename="report")
-    router.register("matrix-runs", MatrixRunViewSet, basename="matrix-run")
     router.register("drift", DriftEventViewSet, basename="drift-event")
     router.register(
         r"hosts/(?P<host_pk>[0-9]+)/reports", HostReportsViewSet, basename="host-report"

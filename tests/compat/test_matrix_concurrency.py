@@ -14,7 +14,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from cpus import matrix_runs, tasks
+from cpus.compat import runs as matrix_runs
+from cpus.compat import tasks
 from cpus.models import Host, HostReport, MatrixRun, MatrixTile
 
 from .test_matrix_runs import load_pool

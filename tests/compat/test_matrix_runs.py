@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cpus import matrix_runs, selectors, services
+from cpus import selectors, services
+from cpus.compat import runs as matrix_runs
 from cpus.cpuid import compat, matrix
 from cpus.models import Host, MatrixRun, MatrixTile
 

@@ -4,9 +4,9 @@ import importlib.util
 import inspect
 from pathlib import Path
 
-from cpus import matrix_runs
-from cpus.api import compat as api_compat
-from cpus.api import matrix as api_matrix
+from cpus.compat import runs as matrix_runs
+from cpus.compat.api import checks as api_compat
+from cpus.compat.api import runs as api_matrix
 from cpus.cpuid import compat, matrix, policies
 from cpus.cpuid.policies.base import COMMON_RULES, Policy
 from cpus.management.commands import check_pair, compat_matrix

@@ -109,7 +109,7 @@ def test_with_redis_down_uploads_work_and_runs_wait_until_it_is_back(
     # What the periodic sweeper (celery beat, every minute) does for a run without progress.
     # It runs in a process on the worker's own Redis database (see tests/faults/conftest.py).
     swept = run_isolated(
-        "import datetime\nfrom cpus.matrix_runs import matrix_run_sweep\n"
+        "import datetime\nfrom cpus.compat.runs import matrix_run_sweep\n"
         "print(json.dumps(matrix_run_sweep(stale_after=datetime.timedelta(0))))"
     )
     assert swept == {"resumed": [run_id], "failed": [], "finished": []}
@@ -144,7 +144,7 @@ def test_with_redis_down_uploads_work_and_runs_wait_until_it_is_back(
 COLD_ENQUEUE = """
 import time, django
 django.setup()
-from cpus.tasks import matrix_run_prepare
+from cpus.compat.tasks import matrix_run_prepare
 started = time.monotonic()
 try:
     matrix_run_prepare.delay(0)

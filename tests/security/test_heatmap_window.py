@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from cpus import compat_views, matrix_runs, services
+from cpus import services
+from cpus.compat import runs as matrix_runs
+from cpus.compat import views as compat_views
 from cpus.cpuid import compat
 from cpus.models import Host, MatrixRun
 

@@ -15,7 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from cpus import matrix_runs, services
+from cpus.compat import runs
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
 
@@ -139,12 +139,12 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         fields = data.validated_data
         selection = {key: fields[key] for key in ("hosts", "tag", "all") if fields.get(key)}
         try:
-            run = services.matrix_run_start(
+            run = runs.matrix_run_start(
                 selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
             )
         except compat.GuestCpuError as error:
             raise ValidationError({"guest_cpu": str(error)}) from None
-        except matrix_runs.PoolError as error:
+        except runs.PoolError as error:
             raise ValidationError({"hosts": str(error)}) from None
         run.refresh_from_db()
         body = MatrixRunSerializer(run, context=self.get_serializer_context()).data
@@ -167,8 +167,8 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         hypervisor = _hypervisor(request)
         offset = max(0, _int_param(request, "offset", 0))
         limit = min(500, max(1, _int_param(request, "limit", 50)))
-        levels, missing = matrix_runs.run_levels(run, hypervisor)
-        members = matrix_runs.members_of(run).tolist()
+        levels, missing = runs.run_levels(run, hypervisor)
+        members = runs.members_of(run).tolist()
         hosts_of: dict[int, list[dict]] = {}
         for position, cls in enumerate(members):
             hosts_of.setdefault(cls, []).append(
@@ -216,7 +216,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if not run.class_reports:
             raise ValidationError({"status": "the run has not been prepared yet"})
         try:
-            verdict = matrix_runs.run_cell(run, position[source], position[destination], hypervisor)
-        except matrix_runs.RunDataGone as error:
+            verdict = runs.run_cell(run, position[source], position[destination], hypervisor)
+        except runs.RunDataGone as error:
             raise NotFound(str(error)) from None
         return Response(verdict.to_dict())

@@ -27,7 +27,7 @@ def vm_preflight(request: HttpRequest) -> HttpResponse:
         "page_rows": PAGE_ROWS,
     }
     if request.method != "POST":
-        return render(request, "cpus/vm_preflight.html", context)
+        return render(request, "compat/preflight.html", context)
     form = request.POST
     error, issues = None, []
     try:
@@ -87,4 +87,4 @@ def vm_preflight(request: HttpRequest) -> HttpResponse:
                 rows["shown"] = rows["destinations"][:PAGE_ROWS]
                 context.update(vm=vm, answer=rows)
     context.update(error=error, issues=issues)
-    return render(request, "cpus/vm_preflight.html", context, status=400 if error else 200)
+    return render(request, "compat/preflight.html", context, status=400 if error else 200)

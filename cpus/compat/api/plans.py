@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
-from cpus.api.compat import REF_HELP, RefField, _error, host_views
+from cpus.compat.api.checks import REF_HELP, RefField, _error, host_views
 from cpus.cpuid import DumpParseError, planning
 from cpus.models import CpuModel
 

@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cpus import matrix_runs, selectors, services
+from cpus import selectors, services
 from cpus.audit import audit_trail
+from cpus.compat import runs
 from cpus.cpuid import baseline, compat, export, guest_os, planning
 from cpus.models import CpuModel, Host, MatrixRun, PoolTag
 from kbsite.resilience import error_response
@@ -96,7 +97,7 @@ def pool(request: HttpRequest) -> HttpResponse:
             ),
             cpu_models=CpuModel.objects.exclude(reports=None).order_by("vendor", "brand"),
         )
-    return render(request, "cpus/compat_pool.html", context)
+    return render(request, "compat/pool.html", context)
 
 
 def export_snippets(
@@ -189,7 +190,7 @@ def pair(request: HttpRequest) -> HttpResponse:
             error = str(guest_error)
     return render(
         request,
-        "cpus/compat_pair.html",
+        "compat/pair.html",
         {
             "hosts": hosts,
             "source": source,
@@ -214,12 +215,12 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else {"hosts": [int(v) for v in request.POST.getlist("hosts") if v.isdigit()]}
     )
     try:
-        run = services.matrix_run_start(
+        run = runs.matrix_run_start(
             selection=selection,
             guest_cpu=request.POST.get("guest_cpu", "host-passthrough"),
             user=request.user,
         )
-    except (compat.GuestCpuError, matrix_runs.PoolError) as error:
+    except (compat.GuestCpuError, runs.PoolError) as error:
         messages.error(request, str(error))
         # Back to the same pool (and the guest CPU typed), not to an empty picker.
         keep = QueryDict(mutable=True)
@@ -239,16 +240,16 @@ def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     old = get_object_or_404(MatrixRun, pk=pk)
     try:
         # The same hosts (the tag as it was resolved then), as the user's own run.
-        run = services.matrix_run_start(
+        run = runs.matrix_run_start(
             selection={"hosts": list(old.host_ids)}, guest_cpu=old.guest_cpu, user=request.user
         )
-    except (compat.GuestCpuError, matrix_runs.PoolError) as error:
+    except (compat.GuestCpuError, runs.PoolError) as error:
         messages.error(request, str(error))
         return redirect("cpus:compat-run", pk=old.pk)
     return redirect("cpus:compat-run", pk=run.pk)
 
 
-def runs(request: HttpRequest) -> HttpResponse:
+def run_list(request: HttpRequest) -> HttpResponse:
     """``/compat/runs/``: GET lists the past runs, POST starts one (``run_create``)."""
     if request.method == "POST":
         return run_create(request)
@@ -257,7 +258,7 @@ def runs(request: HttpRequest) -> HttpResponse:
     page = Paginator(MatrixRun.objects.order_by("-created_at", "-pk"), 50).get_page(
         request.GET.get("page")
     )
-    return render(request, "cpus/compat_run_list.html", {"page": page, "query": ""})
+    return render(request, "compat/run_list.html", {"page": page, "query": ""})
 
 
 def _resolved_baseline(run: MatrixRun) -> dict | None:
@@ -267,8 +268,8 @@ def _resolved_baseline(run: MatrixRun) -> dict | None:
     try:
         if compat.parse_guest_cpu(run.guest_cpu).mode != compat.BASELINE:
             return None
-        views = matrix_runs._views(run.class_reports)
-        pool = baseline.compute(matrix_runs._pool(run, views))
+        views = runs._views(run.class_reports)
+        pool = baseline.compute(runs._pool(run, views))
     except Exception:  # an explanation, never a reason for the page to fail
         return None
     return {"qemu": pool.qemu_spec, "evc": pool.evc_modes}
@@ -287,7 +288,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         row, col = _offset(request, "row", total), _offset(request, "col", total)
         context["heatmaps"] = _heatmaps(run, row, col)
         context["window"] = _window_links(request, total, row, col)
-    return render(request, "cpus/compat_run.html", context)
+    return render(request, "compat/run.html", context)
 
 
 def _offset(request: HttpRequest, name: str, total: int) -> int:
@@ -301,7 +302,7 @@ def _heatmaps(run: MatrixRun, row_offset: int = 0, col_offset: int = 0) -> list[
     """Per hypervisor, a grid of hosts (small pools) or of host classes (large ones), cut to a
     window of at most HEATMAP_WINDOW x HEATMAP_WINDOW cells: a run of 400 classes used to render
     a 47 MB page. The whole result is in the API (``/api/matrix-runs/<id>/results``)."""
-    members = matrix_runs.members_of(run).tolist()
+    members = runs.members_of(run).tolist()
     by_host = len(run.host_ids) <= HEATMAP_MAX_HOSTS
     if by_host:
         # (id shown and used for the cell's reasons, label, class) per host.
@@ -321,7 +322,7 @@ def _heatmaps(run: MatrixRun, row_offset: int = 0, col_offset: int = 0) -> list[
     col_units = units[col_offset : col_offset + HEATMAP_WINDOW]
     maps = []
     for hypervisor in compat.HYPERVISORS:
-        levels, missing = matrix_runs.run_levels(run, hypervisor)
+        levels, missing = runs.run_levels(run, hypervisor)
         rows = [
             {
                 "id": source_id,

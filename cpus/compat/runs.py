@@ -21,18 +21,27 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cpus import selectors
+from cpus import selectors, services
 from cpus.cpuid import baseline, compat, matrix
 from cpus.models import Host, HostReport, MatrixRun, MatrixTile
 
 HYPERVISORS = compat.HYPERVISORS
 STALE_AFTER = datetime.timedelta(minutes=2)
 MAX_ATTEMPTS = 3
+
+
+def _enqueue(task: str, *args) -> None:
+    """Queue one of ``cpus.compat.tasks`` by its registered name: the tasks call this module, so
+    this module names them instead of importing them (Celery resolves the name in its task
+    registry, and in the embedded default's eager mode the task runs at once, as with
+    ``.delay``)."""
+    current_app.signature(f"cpus.compat.tasks.{task}", args=args).delay()
 
 
 class PoolError(ValueError):
@@ -72,11 +81,31 @@ def matrix_run_create(
         host_labels=[name for _, name in hosts],
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    from cpus.tasks import matrix_run_prepare
-
     # robust: if the broker is down the run stays pending, and the sweeper enqueues it once the
     # broker is back; the request still answers 202 with the stored run.
-    transaction.on_commit(lambda: matrix_run_prepare.delay(run.pk), robust=True)
+    transaction.on_commit(lambda: _enqueue("matrix_run_prepare", run.pk), robust=True)
+    return run
+
+
+def matrix_run_start(*, selection: dict, guest_cpu: str, user) -> MatrixRun:
+    """Start a matrix run; a pool tag means the user's own tag of that name, else the curated
+    one (never another user's), and the run's selection says which one was used:
+    ``{"tag": name, "tag_owner": username, "hosts": [ids]}``."""
+    compat.parse_guest_cpu(guest_cpu)  # a bad guest CPU is refused first, as for host ids
+    if "tag" not in selection:
+        return matrix_run_create(selection=selection, guest_cpu=guest_cpu, user=user)
+    pool_tag = services.pool_tag_resolve(selection["tag"], user)
+    if pool_tag is None:
+        raise PoolError(f"no pool tag {selection['tag']!r} of yours or of the catalog")
+    ids = list(
+        Host.objects.filter(tags=pool_tag).exclude(current_report=None).values_list("pk", flat=True)
+    )
+    if not ids:
+        raise PoolError("the pool has no host with a report")
+    with transaction.atomic():  # the run is queued once its selection says which tag it used
+        run = matrix_run_create(selection={"hosts": ids}, guest_cpu=guest_cpu, user=user)
+        run.selection = {"tag": pool_tag.name, "tag_owner": pool_tag.owner.username, "hosts": ids}
+        MatrixRun.objects.filter(pk=run.pk).update(selection=run.selection)
     return run
 
 
@@ -233,9 +262,6 @@ def matrix_run_sweep(*, stale_after: datetime.timedelta = STALE_AFTER) -> dict[s
     """Resume runs without progress for ``stale_after`` (their worker died); fail them after
     ``MAX_ATTEMPTS`` resumptions; finish those whose tiles are all stored.  Returns the ids
     resumed, failed and finished."""
-    from cpus.tasks import matrix_run_prepare
-    from cpus.tasks import matrix_run_tile as tile_task
-
     cutoff = timezone.now() - stale_after
     resumed, failed, finished = [], [], []
     candidates = MatrixRun.objects.filter(
@@ -258,10 +284,10 @@ def matrix_run_sweep(*, stale_after: datetime.timedelta = STALE_AFTER) -> dict[s
             attempts=F("attempts") + 1, heartbeat=timezone.now()
         )
         if not run.class_reports:
-            matrix_run_prepare.delay(run.pk)
+            _enqueue("matrix_run_prepare", run.pk)
         else:
             for index in _missing_tiles(run):
-                tile_task.delay(run.pk, index)
+                _enqueue("matrix_run_tile", run.pk, index)
         resumed.append(run.pk)
     return {"resumed": resumed, "failed": failed, "finished": finished}
 
