@@ -34,6 +34,7 @@ from .guest_models import GuestModel
 from .result import DecodedDump, Identity
 from .stack import HostStack
 from .table import TABLE
+from .vocabulary import VOCABULARIES
 
 # QEMU's guest physical address width for named models unless host-phys-bits=on
 # (TCG_PHYS_ADDR_BITS); libvirt inherits it.
@@ -143,7 +144,7 @@ VENDOR_KEYS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "
 _VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 _NAMED_IN = {
     vocabulary: TABLE.mask_of(f for f in TABLE if f.name_in(vocabulary))
-    for vocabulary in ("qemu", "libvirt", "linux")
+    for vocabulary in VOCABULARIES
 }
 
 
