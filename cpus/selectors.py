@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from cpus.cpuid import TABLE
+from cpus.cpuid import TABLE, feature_classes
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 from cpus.cpuid.vocabulary import engine_name
 from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport, PoolTag
@@ -175,7 +175,7 @@ def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
         "supported": [entry(m) for m in supported],
         "highest": entry(highest) if highest else None,
         "lower": [entry(m) for m in supported if m is not highest],
-        "hardware_virtualisation": bool(feature_set.feature_mask & baseline.VMX_SVM),
+        "hardware_virtualisation": bool(feature_set.feature_mask & feature_classes.VMX_SVM),
     }
 
 

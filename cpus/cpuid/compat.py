@@ -42,7 +42,6 @@ from . import baseline as pool_baseline
 from . import guest_models, policies, releases
 from . import guest_os as guest_os_catalog
 from .baseline import (
-    XSAVE_COMPONENTS,
     EvcAdmission,
     HostView,
     evc_admission,
@@ -51,6 +50,7 @@ from .baseline import (
     host_view,
     names,
 )
+from .feature_classes import XSAVE_COMPONENTS
 from .policies.base import (
     BASELINE,
     HOST_MODEL,

@@ -20,14 +20,12 @@ from typing import NamedTuple
 
 from .. import releases
 from ..baseline import (
-    INVTSC,
-    VMX_SVM,
-    VOLATILE,
     HostView,
     assist_masks,
     host_assists,
     names,
 )
+from ..feature_classes import INVTSC, VMX_SVM, VOLATILE
 from ..guest_models import GuestModel
 from ..table import TABLE
 
