@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from cpus.cpuid.levels import UNPREDICTABLE, Level
+
 
 class Hypervisor(models.TextChoices):
     KVM = "kvm", "KVM / QEMU / libvirt"
@@ -26,12 +28,12 @@ class Outcome(models.TextChoices):
         return (cls.REFUSED, cls.FAILED_DURING, cls.GUEST_CRASHED)
 
 
-class Verdict(models.TextChoices):
-    SAFE = "safe"
-    SAFE_WITH_MODEL = "safe-with-model"
-    RISKY = "risky"
-    BLOCKED = "blocked"
-    NONE = "unpredictable", "no prediction"
+# The engine's levels (cpus/cpuid/levels.py), then the ledger's own "no prediction".  Labels are
+# Django's default for a member name ("Safe With Model"), as in migration 0001.
+Verdict = models.TextChoices(
+    "Verdict",
+    [(level.name, level.value) for level in Level] + [("NONE", (UNPREDICTABLE, "no prediction"))],
+)
 
 
 class MigrationRecord(models.Model):
