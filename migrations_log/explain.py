@@ -29,14 +29,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cpus.cpuid import TABLE, Feature, compat, feature_classes
+from cpus.cpuid import TABLE, Feature, compat, feature_classes, policies
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
 #: The axes of docs/DOMAIN.md, spelled as there, plus ``unknown`` for an unrecognised message.
 AXES = compat.AXES  # the engine's axes: an explanation points at the same axis as a verdict
 UNKNOWN_AXIS = "unknown"
-HYPERVISORS = ("qemu", "libvirt", "kvm", "vmware", "hyperv", "xen")
+# Who printed the message: QEMU and libvirt print their own on KVM hosts, then every hypervisor
+# the ledger records (cpus/cpuid/policies RECORDED).
+HYPERVISORS = ("qemu", "libvirt", *policies.RECORDED)
 
 UNKNOWN_SUMMARY = (
     "This message is not one the knowledge base recognises yet, so it cannot say which CPU "

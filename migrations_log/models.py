@@ -6,14 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from cpus.cpuid import policies
 from cpus.cpuid.levels import UNPREDICTABLE, Level
 
-
-class Hypervisor(models.TextChoices):
-    KVM = "kvm", "KVM / QEMU / libvirt"
-    VMWARE = "vmware", "VMware vSphere"
-    HYPERV = "hyperv", "Hyper-V"
-    XEN = "xen", "Xen"
+# What the ledger records: the engine's hypervisors (labels from their policies), then those it
+# records without judging (cpus/cpuid/policies RECORDED_CHOICES).  Members KVM, VMWARE, HYPERV, XEN.
+Hypervisor = models.TextChoices(
+    "Hypervisor", [(key.upper(), (key, label)) for key, label in policies.RECORDED_CHOICES]
+)
 
 
 class Outcome(models.TextChoices):

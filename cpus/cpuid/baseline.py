@@ -372,7 +372,8 @@ _ADMISSION_SEVERITY = {
 # guests proves the host has VT-x or AMD-V (KVM: Linux arch/x86/kvm/vmx/vmx.c and svm/svm.c
 # refuse to load without it; Hyper-V: Microsoft's hypervisor pre-boot requirements, "The
 # physical processors support virtualization extensions").
-_HW_VIRT_HYPERVISORS = ("KVM", "Hyper-V")
+# These are CPUID hypervisor-vendor names (identity.HYPERVISOR_NAMES values), not engine keys.
+HW_VIRT_ONLY_HYPERVISOR_VENDORS = ("KVM", "Hyper-V")
 
 
 @cache
@@ -441,7 +442,7 @@ def hardware_virtualisation(host: HostView) -> tuple[str | None, str]:
     identity = host.identity
     name = "AMD-V" if identity.vendor in ("AuthenticAMD", "HygonGenuine") else "VT-x"
     if identity.in_vm:
-        if identity.hypervisor_vendor in _HW_VIRT_HYPERVISORS:
+        if identity.hypervisor_vendor in HW_VIRT_ONLY_HYPERVISOR_VENDORS:
             return "inferred", (
                 f"the report was taken inside a {identity.hypervisor_vendor} guest, and "
                 f"{identity.hypervisor_vendor} runs only on hardware virtualisation"
