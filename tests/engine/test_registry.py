@@ -63,6 +63,7 @@ def test_the_ledger_records_the_registry_then_the_ones_it_does_not_judge():
         ("xen", "Xen"),
     ]
     assert ("qemu", "libvirt", *policies.RECORDED) == explain.HYPERVISORS
+    assert {rule.hypervisor for rule in explain._RULES} <= set(explain.HYPERVISORS)
 
 
 def test_every_vm_format_is_run_by_an_engine_hypervisor():
