@@ -88,7 +88,6 @@ _QEMU_IDENTITY = frozenset(
 _LIBVIRT_IGNORED = frozenset({"topology", "cache", "numa"})
 # qemu-server's allowed per-VM flags (CPUConfig.pm $cpu_fmt flags pattern) are plain QEMU names.
 _POLICY_SIGN = {"require": "+", "force": "+", "disable": "-", "forbid": "-"}
-_GENERIC_QEMU = frozenset({"host", "max", "kvm32", "kvm64", "qemu32", "qemu64"})
 
 
 @dataclass(frozen=True)
