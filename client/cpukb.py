@@ -54,8 +54,9 @@ DEFAULT_CPUID_TOOL = "cpuid"
 # only its first CPU blocks are read; older servers refuse it): above this, send `cpuid -1 -r`.
 CPUID_TOOL_ALL_CPUS_LIMIT = 1536 * 1024
 
-# The engine's hypervisors (the server's policy registry, cpus/cpuid/policies; the client is
-# standalone, so it keeps a copy that tests/engine/test_registry.py compares with the registry).
+# The engine's hypervisors and the ones the ledger records too (the server's policy registry,
+# cpus/cpuid/policies HYPERVISORS and RECORDED), and the VM formats (cpus/cpuid/vmconfig): the
+# client is standalone, so it keeps copies that tests/engine/test_registry.py compares.
 HYPERVISORS_CHECK = ("kvm", "vmware", "hyperv")
 HYPERVISORS_RECORD = ("kvm", "vmware", "hyperv", "xen")
 OUTCOMES = (

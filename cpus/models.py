@@ -14,12 +14,6 @@ from cpus.cpuid.identity import vendor_name
 CATALOG_OWNER = "catalog"
 
 
-class Vendor(models.TextChoices):
-    INTEL = "GenuineIntel", "Intel"
-    AMD = "AuthenticAMD", "AMD"
-    HYGON = "HygonGenuine", "Hygon"
-
-
 class Feature(models.Model):
     """One CPUID or MSR feature bit of the table in ``cpus/cpuid/table.py`` (kept in sync by
     ``seed_catalog``).  ``name`` is the canonical (Linux) name."""
@@ -334,15 +328,6 @@ class MatrixRun(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
-
-        @classmethod
-        def colors(cls) -> dict[str, str]:
-            return {
-                "pending": "#9e9e9e",
-                "running": "#0b5cad",
-                "succeeded": "#2e7d32",
-                "failed": "#c62828",
-            }
 
     selection = models.JSONField(help_text='{"hosts": [ids]}, {"tag": name} or {"all": true}')
     guest_cpu = models.CharField(max_length=200, default="host-passthrough")

@@ -10,13 +10,15 @@ from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from cpus.cpuid import TABLE
+from cpus.cpuid import TABLE, feature_classes
+from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
+from cpus.cpuid.vocabulary import engine_name
 from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport, PoolTag
 
 
-def feature_names(feature_set: FeatureSet, vocabulary: str = "linux") -> list[str]:
+def feature_names(feature_set: FeatureSet, vocabulary: str = DEFAULT_VOCABULARY) -> list[str]:
     """Names of a feature set in a vocabulary (Linux = canonical names, so every bit shows)."""
-    vocabulary = "canonical" if vocabulary == "linux" else vocabulary
+    vocabulary = engine_name(vocabulary)
     return sorted(
         name
         for f in TABLE.from_mask(feature_set.feature_mask)
@@ -25,7 +27,7 @@ def feature_names(feature_set: FeatureSet, vocabulary: str = "linux") -> list[st
 
 
 def features_by_group(
-    feature_set: FeatureSet, vocabulary: str = "linux"
+    feature_set: FeatureSet, vocabulary: str = DEFAULT_VOCABULARY
 ) -> OrderedDict[str, list[dict]]:
     """Features grouped by CPUID word or MSR, in table order, with the name in a vocabulary."""
     groups: OrderedDict[str, list[dict]] = OrderedDict()
@@ -33,7 +35,7 @@ def features_by_group(
         present = feature_set.feature_mask >> feature.index & 1
         if not present:
             continue
-        name = feature.name if vocabulary == "linux" else feature.name_in(vocabulary)
+        name = feature.name_in(engine_name(vocabulary))
         group = (
             f"MSR 0x{feature.msr:x}"
             if feature.msr is not None
@@ -173,14 +175,14 @@ def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
         "supported": [entry(m) for m in supported],
         "highest": entry(highest) if highest else None,
         "lower": [entry(m) for m in supported if m is not highest],
-        "hardware_virtualisation": bool(feature_set.feature_mask & baseline.VMX_SVM),
+        "hardware_virtualisation": bool(feature_set.feature_mask & feature_classes.VMX_SVM),
     }
 
 
 def compare_feature_sets(
-    a: FeatureSet, b: FeatureSet, vocabulary: str = "linux"
+    a: FeatureSet, b: FeatureSet, vocabulary: str = DEFAULT_VOCABULARY
 ) -> dict[str, list[str]]:
-    vocabulary = "canonical" if vocabulary == "linux" else vocabulary
+    vocabulary = engine_name(vocabulary)
 
     def names(mask: int) -> list[str]:
         return sorted(n for f in TABLE.from_mask(mask) if (n := f.name_in(vocabulary)) is not None)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cpus import selectors, services
 from cpus.audit import audit_trail
 from cpus.cpuid import FORMATS, DumpParseError, releases
+from cpus.cpuid.vocabulary import VOCABULARIES, parse_vocabulary
 from cpus.filtersets import (
     CpuModelFilterSet,
     FeatureFilterSet,
@@ -22,13 +23,11 @@ from cpus.models import CpuModel, Feature, GuestCpuModel, GuestSource, HostRepor
 from kbsite.writes import account_required_for_writes
 from migrations_log import selectors as ledger
 
-VOCABULARIES = ("linux", "qemu", "libvirt")
 PAGE_SIZE = 50
 
 
 def _vocabulary(request: HttpRequest) -> str:
-    names = request.GET.get("names", "linux")
-    return names if names in VOCABULARIES else "linux"
+    return parse_vocabulary(request.GET.get("names"))
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:

@@ -1,11 +1,16 @@
 """What each verdict word means, in plain words, with its one-letter symbol: the one source for
-the glossary page, the legend partial and every verdict badge.  The colours live only in
-``kbsite/static/kbsite/site.css`` (``--v-<level>``): pages may not carry style attributes (CSP),
-so the stylesheet is the single place a verdict's colour is defined."""
+the glossary page, the legend partial, every verdict badge and the ``compat_matrix`` command's
+symbols.  The levels themselves (values and order) are ``cpus/cpuid/levels.py``; this module
+gives each one its words, in that order (a test checks it covers every level).  The colours live
+only in ``kbsite/static/kbsite/site.css`` (``--v-<level>``, used by the ``v-<level>`` classes and
+the accuracy chart's outlines): pages may not carry style attributes (CSP), so the stylesheet is
+the single place a verdict's colour is defined."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from cpus.cpuid.levels import UNPREDICTABLE, Level
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class VerdictWord:
 
 VERDICTS: tuple[VerdictWord, ...] = (
     VerdictWord(
-        "safe",
+        Level.SAFE.value,
         "S",
         "will migrate",
         "Every feature, register and setting the guest can see on the source is there on the "
@@ -27,7 +32,7 @@ VERDICTS: tuple[VerdictWord, ...] = (
         "Nothing to do.",
     ),
     VerdictWord(
-        "safe-with-model",
+        Level.SAFE_WITH_MODEL.value,
         "M",
         "will migrate with the named guest CPU",
         "Safe, on the condition that the VM is configured with exactly the named guest CPU model "
@@ -36,7 +41,7 @@ VERDICTS: tuple[VerdictWord, ...] = (
         "Set the VM's guest CPU to the model shown, then migrate.",
     ),
     VerdictWord(
-        "risky",
+        Level.RISKY.value,
         "R",
         "may migrate, may misbehave",
         "Nothing certainly stops the migration, but at least one warning applies: the guest may "
@@ -45,7 +50,7 @@ VERDICTS: tuple[VerdictWord, ...] = (
         "Read the warnings; the suggestion, when there is one, names a guest CPU that avoids them.",
     ),
     VerdictWord(
-        "blocked",
+        Level.BLOCKED.value,
         "X",
         "will not migrate",
         "At least one blocker: the guest uses a feature the destination lacks, the vendors differ "
@@ -55,7 +60,7 @@ VERDICTS: tuple[VerdictWord, ...] = (
         "destination.",
     ),
     VerdictWord(
-        "unpredictable",
+        UNPREDICTABLE,
         "?",
         "no prediction",
         "The engine gave no verdict for this record (it was made from data the engine could not "

@@ -1,9 +1,14 @@
-"""Server-rendered SVG charts for the accuracy page (no JavaScript, no CDN)."""
+"""Server-rendered SVG charts for the accuracy page (no JavaScript, no CDN).
+
+The chart is inlined in the page, so its colours come from the stylesheet like every verdict's:
+a cell whose prediction was right has class ``right`` (outlined in the ``safe`` colour), a
+contradiction class ``wrong`` (the ``blocked`` colour); see ``.chart`` in kbsite's site.css."""
 
 from __future__ import annotations
 
 from django.utils.html import escape
 
+from cpus.cpuid.levels import SAFE_LEVELS
 from migrations_log.models import Outcome, Verdict
 
 CELL = 64
@@ -13,7 +18,8 @@ TOP = 110
 
 def confusion_svg(result) -> str:
     """A heatmap of predicted verdict (rows) vs outcome (columns): darker = more records.
-    Cells where the prediction was right are outlined in green, contradictions in red."""
+    Cells where the prediction was right are outlined in the ``safe`` colour, contradictions in
+    the ``blocked`` one (CSS classes ``right`` and ``wrong``)."""
     verdicts = [v for v in Verdict.values if any(result.matrix[v].values())] or list(Verdict.values)
     outcomes = list(Outcome.values)
     peak = max([result.matrix[v][o] for v in verdicts for o in outcomes] + [1])
@@ -41,16 +47,17 @@ def confusion_svg(result) -> str:
             x = LEFT + column * CELL
             shade = 0.08 + 0.8 * count / peak if count else 0.03
             failed = outcome in Outcome.failures()
-            wrong = (failed and verdict in ("safe", "safe-with-model")) or (
-                not failed and verdict == "blocked"
+            wrong = (failed and verdict in SAFE_LEVELS) or (
+                not failed and verdict == Verdict.BLOCKED
             )
-            right = (failed and verdict == "blocked") or (
-                not failed and verdict in ("safe", "safe-with-model")
+            right = (failed and verdict == Verdict.BLOCKED) or (
+                not failed and verdict in SAFE_LEVELS
             )
-            stroke = "#c62828" if wrong and count else "#2e7d32" if right and count else "#d8dde3"
+            outline = " wrong" if wrong and count else " right" if right and count else ""
             parts.append(
-                f'<rect x="{x + 2}" y="{y + 2}" width="{CELL - 4}" height="{CELL - 4}" rx="4" '
-                f'fill="rgba(11,92,173,{shade:.2f})" stroke="{stroke}" '
+                f'<rect class="cell{outline}" x="{x + 2}" y="{y + 2}" width="{CELL - 4}" '
+                f'height="{CELL - 4}" rx="4" '
+                f'fill="rgba(11,92,173,{shade:.2f})" stroke="#d8dde3" '
                 f'stroke-width="{3 if count else 1}">'
                 f"<title>predicted {escape(verdict)}, {escape(outcome)}: {count}</title></rect>"
             )

@@ -29,14 +29,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cpus.cpuid import TABLE, Feature, compat
+from cpus.cpuid import TABLE, Feature, compat, feature_classes, policies
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
 #: The axes of docs/DOMAIN.md, spelled as there, plus ``unknown`` for an unrecognised message.
 AXES = compat.AXES  # the engine's axes: an explanation points at the same axis as a verdict
 UNKNOWN_AXIS = "unknown"
-HYPERVISORS = ("qemu", "libvirt", "kvm", "vmware", "hyperv", "xen")
+# Who printed the message: QEMU and libvirt print their own on KVM hosts, then every hypervisor
+# the ledger records (cpus/cpuid/policies RECORDED).
+HYPERVISORS = ("qemu", "libvirt", *policies.RECORDED)
 
 UNKNOWN_SUMMARY = (
     "This message is not one the knowledge base recognises yet, so it cannot say which CPU "
@@ -47,18 +49,12 @@ UNKNOWN_SUMMARY = (
 # --- Feature groups that decide the axis of a feature list --------------------------------------
 
 
-def _features(names: Iterable[str]) -> frozenset[Feature]:
-    return frozenset(TABLE.by_name[name] for name in names)
-
-
 _VMX = TABLE.by_name["vmx"]
-# VT-x / AMD-V and the SVM sub-features of CPUID 0x8000000A EDX: exposing them is nested virt.
-NESTED = _features(["vmx", "svm"]) | frozenset(TABLE.by_cpuid.get((0x8000000A, 0, "edx"), ()))
-TSC = _features(["invtsc"])
-# The same set as the compatibility engine's XSAVE axis: state that XSAVE saves and restores.
-XSAVE = _features(
-    "xsave xsaveopt xsavec xgetbv1 xsaves xfd avx mpx pku arch_lbr".split()
-) | frozenset(f for f in TABLE if f.name.startswith(("avx512", "amx_")))
+# The engine's feature classes (cpus/cpuid/feature_classes.py), as sets of features: an
+# explanation points at the same axis as a verdict about the same bits.
+NESTED = frozenset(TABLE.from_mask(feature_classes.NESTED))
+TSC = frozenset(TABLE.from_mask(feature_classes.INVTSC))
+XSAVE = frozenset(TABLE.from_mask(feature_classes.XSAVE_STATE))
 
 # MSRs QEMU writes at vCPU start, mapped to the CPUID feature that makes the guest have them.
 _MSR_FEATURES = {

@@ -6,12 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from cpus.cpuid import policies
+from cpus.cpuid.levels import UNPREDICTABLE, Level
 
-class Hypervisor(models.TextChoices):
-    KVM = "kvm", "KVM / QEMU / libvirt"
-    VMWARE = "vmware", "VMware vSphere"
-    HYPERV = "hyperv", "Hyper-V"
-    XEN = "xen", "Xen"
+# What the ledger records: the engine's hypervisors (labels from their policies), then those it
+# records without judging (cpus/cpuid/policies RECORDED_CHOICES).  Members KVM, VMWARE, HYPERV, XEN.
+Hypervisor = models.TextChoices(
+    "Hypervisor", [(key.upper(), (key, label)) for key, label in policies.RECORDED_CHOICES]
+)
 
 
 class Outcome(models.TextChoices):
@@ -26,12 +28,12 @@ class Outcome(models.TextChoices):
         return (cls.REFUSED, cls.FAILED_DURING, cls.GUEST_CRASHED)
 
 
-class Verdict(models.TextChoices):
-    SAFE = "safe"
-    SAFE_WITH_MODEL = "safe-with-model"
-    RISKY = "risky"
-    BLOCKED = "blocked"
-    NONE = "unpredictable", "no prediction"
+# The engine's levels (cpus/cpuid/levels.py), then the ledger's own "no prediction".  Labels are
+# Django's default for a member name ("Safe With Model"), as in migration 0001.
+Verdict = models.TextChoices(
+    "Verdict",
+    [(level.name, level.value) for level in Level] + [("NONE", (UNPREDICTABLE, "no prediction"))],
+)
 
 
 class MigrationRecord(models.Model):

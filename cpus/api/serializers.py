@@ -5,16 +5,14 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cpus.cpuid.vocabulary import parse_vocabulary
 from cpus.models import AuditEvent, CpuModel, Feature, GuestCpuModel, Host, HostReport
 from cpus.selectors import feature_names
-
-VOCABULARIES = ("linux", "qemu", "libvirt")
 
 
 def _vocabulary(context) -> str:
     request = context.get("request")
-    names = request.query_params.get("names", "linux") if request is not None else "linux"
-    return names if names in VOCABULARIES else "linux"
+    return parse_vocabulary(request.query_params.get("names") if request is not None else None)
 
 
 class FeatureBriefSerializer(serializers.ModelSerializer):

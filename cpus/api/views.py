@@ -19,6 +19,7 @@ from cpus import selectors, services
 from cpus.api import serializers
 from cpus.audit import audit
 from cpus.cpuid import DumpParseError
+from cpus.cpuid.vocabulary import VOCABULARIES
 from cpus.filtersets import (
     CpuModelFilterSet,
     FeatureFilterSet,
@@ -32,7 +33,7 @@ from kbsite.api import IsOwnerOrStaffOrReadOnly
 NAMES = OpenApiParameter(
     "names",
     str,
-    enum=["linux", "qemu", "libvirt"],
+    enum=list(VOCABULARIES),
     description="Vocabulary of feature names (default linux).",
 )
 

@@ -28,10 +28,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from cpus import selectors, services
-from cpus.cpuid import baseline, compat, matrix
+from cpus.cpuid import baseline, compat, matrix, policies
 from cpus.models import Host, HostReport, MatrixRun, MatrixTile
 
-HYPERVISORS = compat.HYPERVISORS
+HYPERVISORS = policies.HYPERVISORS
 STALE_AFTER = datetime.timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 

@@ -30,120 +30,37 @@ from functools import cache, cached_property, lru_cache
 
 from . import cpu_map, guest_models, vmx
 from .assists import AssistReport, assists_of, migration_assists
+from .feature_classes import (
+    GUEST_VISIBLE,
+    HOST_ONLY,
+    MITIGATIONS,
+    NESTED,
+    NON_MIGRATABLE,
+    NOT_VIRTUALISED,
+    TSX,
+    VMX_SVM,
+    VOLATILE,
+)
 from .guest_models import GuestModel
 from .result import DecodedDump, Identity
 from .stack import HostStack
 from .table import TABLE
+from .vocabulary import VOCABULARIES
 
 # QEMU's guest physical address width for named models unless host-phys-bits=on
 # (TCG_PHYS_ADDR_BITS); libvirt inherits it.
 QEMU_DEFAULT_PHYS_BITS = 40
 
 
-def _mask(names: Iterable[str]) -> int:
-    return TABLE.mask_of(TABLE.by_name[name] for name in names)
-
-
-# What KVM can give a guest: the CPUID bits Linux's KVM_GET_SUPPORTED_CPUID may report
-# (arch/x86/kvm/cpuid.c kvm_set_cpu_caps, Linux 6.10, plus the bits the vendor modules add:
-# vmx/vmx.c vmx_set_cpu_caps for vmx, mpx and waitpkg; svm/svm.c svm_set_cpu_caps for svm and
-# the SVM leaf 0x8000000A).  A CPUID feature bit of the table that is not listed here is never
-# shown to a KVM guest, whatever the host has.  Not listed on purpose: intel_pt (only with the
-# non-default kvm_intel pt_mode=1), the SGX bits (only for a VM given an EPC section, and such a
-# VM cannot migrate), and leaves 0x6 (except arat), 0xF, 0x10 and 0x14, which KVM zeroes.
-KVM_CPU_CAPS = frozenset(
-    """
-    pni pclmulqdq ssse3 fma cx16 pdcm pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer
-    aes xsave avx f16c rdrand vmx
-    fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse
-    sse2 ss
-    arat
-    fsgsbase tsc_adjust bmi1 hle avx2 fdp_excptn_only smep bmi2 erms invpcid rtm zero_fcs_fds mpx
-    avx512f avx512dq rdseed adx smap avx512ifma clflushopt clwb avx512pf avx512er avx512cd sha_ni
-    avx512bw avx512vl
-    avx512vbmi umip pku waitpkg avx512_vbmi2 shstk gfni vaes vpclmulqdq avx512_vnni avx512_bitalg
-    avx512_vpopcntdq la57 rdpid bus_lock_detect cldemote movdiri movdir64b sgx_lc pks
-    avx512_4vnniw avx512_4fmaps fsrm avx512_vp2intersect md_clear serialize tsxldtrk ibt amx_bf16
-    avx512_fp16 amx_tile amx_int8 spec_ctrl intel_stibp flush_l1d arch_capabilities spec_ctrl_ssbd
-    sha512 sm3 sm4 avx_vnni avx512_bf16 cmpccxadd fzrm fsrs fsrc amx_fp16 avx_ifma lam
-    xsaveopt xsavec xgetbv1 xsaves xfd
-    lahf_lm cmp_legacy svm cr8_legacy abm sse4a misalignsse 3dnowprefetch osvw xop fma4 tbm topoext
-    perfctr_core
-    syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm 3dnowext 3dnow
-    invtsc
-    clzero xsaveerptr wbnoinvd amd_ibpb amd_ibrs amd_stibp amd_stibp_always_on amd_ssbd virt_ssbd
-    amd_ssb_no amd_psfd btc_no
-    npt lbrv nrip_save tsc_scale vmcb_clean flushbyasid decodeassists pausefilter pfthreshold vgif
-    v_vmsave_vmload vnmi
-    no_nested_data_bp wrmsr_xx_base_ns lfence_rdtsc null_sel_clr_base autoibrs no_smm_ctl_msr
-    eraps sbpb ibpb_brtype srso_no srso_user_kernel_no
-    rng rng_en ace ace_en ace2 ace2_en phe phe_en pmm pmm_en
-    """.split()
-)
-# Bits KVM never gives a guest: every CPUID feature bit of the table outside KVM_CPU_CAPS
-# (e.g. monitor, dca, dtes64, est, tm2, acpi, the cache-monitoring cqm/rdt_a bits, tsx_force_abort,
-# rtm_always_abort, srbds_ctrl, arch_lbr, pconfig, the SGX bits, intel_pt), and the bits that
-# describe the host's topology, which QEMU sets from the guest's own vCPU topology (ht,
-# cmp_legacy: target/i386/cpu.c cpu_x86_cpuid).  They are real host features, but a guest never
-# sees them: a migratable baseline must not ask for them, and a source having them blocks nothing.
-NOT_VIRTUALISED = TABLE.mask_of(
-    f
-    for f in TABLE
-    if f.kind == "feature"
-    and f.msr is None
-    and (f.name not in KVM_CPU_CAPS or f.name in ("ht", "cmp_legacy"))
-)
-# Nested virtualisation: the VMX/SVM bits and the SVM feature leaf that only matters with svm.
-NESTED = _mask(["vmx", "svm"]) | TABLE.mask_of(f for f in TABLE if f.leaf == 0x8000000A)
-VMX_SVM = _mask(["vmx", "svm"])
-NON_MIGRATABLE = TABLE.mask_of(f for f in TABLE if not f.migratable)
-HOST_ONLY = TABLE.mask_of(f for f in TABLE if f.kind != "feature")
 # Every bit a migratable baseline may contain.
 BASELINE_UNIVERSE = (
     TABLE.cpu_feature_mask & ~HOST_ONLY & ~NON_MIGRATABLE & ~NOT_VIRTUALISED & ~NESTED
-)
-# The bits a guest can be given at all (passthrough shows these of the source).
-GUEST_VISIBLE = TABLE.cpu_feature_mask & ~HOST_ONLY
-# Features whose state XSAVE manages (YMM, MPX bounds, AVX-512 opmask/ZMM, PKRU, AMX tiles, LBR)
-# and the XSAVE instructions themselves: the destination must have room for that state.
-XSAVE_STATE = _mask(
-    "xsave xsaveopt xsavec xgetbv1 xsaves xfd avx mpx pku arch_lbr".split()
-) | TABLE.mask_of(f for f in TABLE if f.name.startswith(("avx512", "amx_")))
-# The user state components of XCR0 a guest can be given, and the feature that enables each
-# (Intel SDM vol. 1 section 13.1 "XSAVE-supported features and state-component bitmaps"; Linux
-# arch/x86/include/asm/fpu/types.h enum xfeature).  (XCR0 bit, component name, enabling feature.)
-XSAVE_COMPONENTS = (
-    (0, "x87 FPU", "fpu"),
-    (1, "SSE (XMM registers, MXCSR)", "sse"),
-    (2, "AVX (upper halves of YMM)", "avx"),
-    (3, "MPX BNDREGS", "mpx"),
-    (4, "MPX BNDCSR", "mpx"),
-    (5, "AVX-512 opmask (k0-k7)", "avx512f"),
-    (6, "AVX-512 ZMM_Hi256", "avx512f"),
-    (7, "AVX-512 Hi16_ZMM", "avx512f"),
-    (9, "PKRU", "pku"),
-    (17, "AMX TILECFG", "amx_tile"),
-    (18, "AMX TILEDATA (with XFD)", "amx_tile"),
-)
-# Features a host can lose with a microcode or kernel update: TSX (hle, rtm: Intel's TAA
-# microcode and Linux's tsx=off default since 5.14 on affected CPUs, arch/x86/kernel/cpu/tsx.c
-# tsx_init) and MPX (Linux 5.6 removed the kernel's MPX support; Ice Lake and later lack it).
-VOLATILE = _mask(["hle", "rtm", "mpx"])
-# KVM emulates these for any guest whatever the host has (in-kernel LAPIC: x2APIC and the
-# TSC-deadline timer; leaf 6 EAX is fixed to ARAT), so a named model keeps them on any host.
-KVM_EMULATED = _mask(["x2apic", "tsc_deadline_timer", "arat"])
-INVTSC = TABLE.by_name["invtsc"].mask
-MITIGATIONS = _mask(
-    """
-    md_clear spec_ctrl intel_stibp spec_ctrl_ssbd flush_l1d srbds_ctrl amd_ibpb amd_ibrs
-    amd_stibp amd_ssbd virt_ssbd sbpb ibpb_brtype
-    """.split()
 )
 VENDOR_KEYS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon"}
 _VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 _NAMED_IN = {
     vocabulary: TABLE.mask_of(f for f in TABLE if f.name_in(vocabulary))
-    for vocabulary in ("qemu", "libvirt", "linux")
+    for vocabulary in VOCABULARIES
 }
 
 
@@ -270,19 +187,6 @@ class FittedModel:
             "spec": self.spec,
             "unexpressible": names(self.unexpressible),
         }
-
-
-# Features a host can lose while it keeps running guests, so a pool baseline must not rely on
-# them (left out of the baseline and of every fitted model, with a warning note):
-# * TSX (hle, rtm): Intel's microcode updates for TAA (2019, and for Skylake-era client parts
-#   in 2021) disable TSX or let the OS do so, and Linux defaults to tsx=off on CPUs that are not
-#   TAA-immune since 5.14 (Documentation/admin-guide/kernel-parameters.txt, "tsx";
-#   Documentation/admin-guide/hw-vuln/tsx_async_abort.rst); a guest started with hle/rtm cannot
-#   land on a host that lost them;
-# * MPX: absent from Ice Lake and later Intel CPUs, and Linux removed its MPX support in 5.6
-#   (commit "x86/mpx: remove MPX from arch/x86"), so newer hosts never offer it.
-VOLATILE = TABLE.mask_of(TABLE.by_name[name] for name in ("hle", "rtm", "mpx"))
-TSX = TABLE.mask_of(TABLE.by_name[name] for name in ("hle", "rtm"))
 
 
 def fit(
@@ -468,7 +372,8 @@ _ADMISSION_SEVERITY = {
 # guests proves the host has VT-x or AMD-V (KVM: Linux arch/x86/kvm/vmx/vmx.c and svm/svm.c
 # refuse to load without it; Hyper-V: Microsoft's hypervisor pre-boot requirements, "The
 # physical processors support virtualization extensions").
-_HW_VIRT_HYPERVISORS = ("KVM", "Hyper-V")
+# These are CPUID hypervisor-vendor names (identity.HYPERVISOR_NAMES values), not engine keys.
+HW_VIRT_ONLY_HYPERVISOR_VENDORS = ("KVM", "Hyper-V")
 
 
 @cache
@@ -537,7 +442,7 @@ def hardware_virtualisation(host: HostView) -> tuple[str | None, str]:
     identity = host.identity
     name = "AMD-V" if identity.vendor in ("AuthenticAMD", "HygonGenuine") else "VT-x"
     if identity.in_vm:
-        if identity.hypervisor_vendor in _HW_VIRT_HYPERVISORS:
+        if identity.hypervisor_vendor in HW_VIRT_ONLY_HYPERVISOR_VENDORS:
             return "inferred", (
                 f"the report was taken inside a {identity.hypervisor_vendor} guest, and "
                 f"{identity.hypervisor_vendor} runs only on hardware virtualisation"

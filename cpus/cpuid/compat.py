@@ -42,7 +42,6 @@ from . import baseline as pool_baseline
 from . import guest_models, policies, releases
 from . import guest_os as guest_os_catalog
 from .baseline import (
-    XSAVE_COMPONENTS,
     EvcAdmission,
     HostView,
     evc_admission,
@@ -51,6 +50,8 @@ from .baseline import (
     host_view,
     names,
 )
+from .feature_classes import XSAVE_COMPONENTS
+from .levels import LEVELS, SAFE_LEVELS, Level
 from .policies.base import (
     BASELINE,
     HOST_MODEL,
@@ -85,7 +86,6 @@ __all__ = [
 
 # Bump when a change to the rules can change a verdict: the ledger stores it with each prediction.
 ENGINE_VERSION = "2.0"
-LEVELS = ("safe", "safe-with-model", "risky", "blocked")
 SEVERITIES = ("info", "warning", "blocker")
 # Every list of hypervisors reads the policy registry.
 HYPERVISORS = policies.HYPERVISORS
@@ -261,10 +261,10 @@ def axis_reasons(
 def level_of(reasons: Iterable[Reason], named: bool) -> str:
     severities = {reason.severity for reason in reasons}
     if "blocker" in severities:
-        return "blocked"
+        return Level.BLOCKED.value
     if "warning" in severities:
-        return "risky"
-    return "safe-with-model" if named else "safe"
+        return Level.RISKY.value
+    return Level.SAFE_WITH_MODEL.value if named else Level.SAFE.value
 
 
 @dataclass(frozen=True)
@@ -563,12 +563,7 @@ def check(
         suggestion = _suggest_compatibility(
             source_view, destination_view, guest, pool, verdict, vocabulary
         )
-    if (
-        suggest
-        and suggestion is None
-        and verdict not in ("safe", "safe-with-model")
-        and guest.mode != BASELINE
-    ):
+    if suggest and suggestion is None and verdict not in SAFE_LEVELS and guest.mode != BASELINE:
         suggestion = _suggest(
             source_view,
             destination_view,

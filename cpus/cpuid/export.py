@@ -28,12 +28,12 @@ from xml.sax.saxutils import quoteattr
 from . import guest_models
 from .baseline import (
     QEMU_DEFAULT_PHYS_BITS,
-    VOLATILE,
     Baseline,
     FittedModel,
     names,
     proxmox_reported,
 )
+from .feature_classes import VOLATILE
 
 _VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 # What an unpinned guest risks in a cross-vendor pool (Linux arch/x86/kvm/emulate.c

@@ -33,7 +33,6 @@ from .baseline import HostView, host_view
 from .compat import (
     BASELINE,
     HYPERVISORS,
-    LEVELS,
     MODEL,
     PASSTHROUGH,
     GuestCpu,
@@ -47,6 +46,7 @@ from .compat import (
     resolve_guest,
     source_gaps,
 )
+from .levels import LEVELS
 from .policies.base import assist_key
 from .result import DecodedDump
 from .table import TABLE

@@ -22,11 +22,11 @@ import numpy as np
 from . import baseline as pool_baseline
 from . import compat, guest_os, matrix
 from .baseline import HostView, host_view
-from .compat import BASELINE, LEVELS, GuestCpu, parse_guest_cpu
+from .compat import BASELINE, GuestCpu, parse_guest_cpu
+from .levels import LEVELS, SAFE_LEVELS
 from .result import DecodedDump
 
 RANK = {level: i for i, level in enumerate(LEVELS)}
-SAFE_LEVELS = frozenset({"safe", "safe-with-model"})
 # compat.check (full reasons) runs once per distinct destination class, up to this many.
 MAX_DETAILED_CLASSES = 200
 # Candidate single-feature removals tried for ``widen``.

@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-VOCABULARIES = ("linux", "qemu", "libvirt")
+from .vocabulary import CANONICAL, VOCABULARIES
+
 REGISTERS = ("eax", "ebx", "ecx", "edx")
 
 _TABLE = """\
@@ -413,7 +414,7 @@ class Feature:
         return f"CPUID 0x{self.leaf:x}.{self.subleaf}:{self.register.upper()}[{self.bit}]"
 
     def name_in(self, vocabulary: str) -> str | None:
-        if vocabulary == "canonical":
+        if vocabulary == CANONICAL:
             return self.name
         if vocabulary not in VOCABULARIES:
             raise ValueError(f"unknown vocabulary {vocabulary!r}; use one of {VOCABULARIES}")

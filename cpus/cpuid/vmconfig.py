@@ -41,7 +41,16 @@ from . import guest_models
 from .compat import GuestCpuError, parse_guest_cpu
 from .table import TABLE
 
-FORMATS = ("libvirt", "qemu", "proxmox", "kubevirt", "vmware")
+# Each format and the engine hypervisor that runs it (a key of the policy registry,
+# cpus/cpuid/policies): the VM's verdicts are that hypervisor's.
+HYPERVISOR_OF_FORMAT = {
+    "libvirt": "kvm",
+    "qemu": "kvm",
+    "proxmox": "kvm",
+    "kubevirt": "kvm",
+    "vmware": "vmware",
+}
+FORMATS = tuple(HYPERVISOR_OF_FORMAT)
 # Limit on the text we read (a domain XML is a few KiB; a KubeVirt VM rarely above 50 KiB).
 MAX_BYTES = 1_000_000
 # KVM paravirtual leaves (0x40000000..) and Hyper-V enlightenments: KVM provides them itself on
@@ -79,7 +88,6 @@ _QEMU_IDENTITY = frozenset(
 _LIBVIRT_IGNORED = frozenset({"topology", "cache", "numa"})
 # qemu-server's allowed per-VM flags (CPUConfig.pm $cpu_fmt flags pattern) are plain QEMU names.
 _POLICY_SIGN = {"require": "+", "force": "+", "disable": "-", "forbid": "-"}
-_GENERIC_QEMU = frozenset({"host", "max", "kvm32", "kvm64", "qemu32", "qemu64"})
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,7 @@ class _Builder:
             return
         self.features[feature.name] = sign
 
-    def result(self, hypervisor: str) -> VmCpu:
+    def result(self) -> VmCpu:
         if self.issues:
             raise VmConfigError(
                 f"cannot read the guest CPU from this {self.format} definition", self.issues
@@ -174,6 +182,7 @@ class _Builder:
                 f"the guest CPU {spec!r} read from this {self.format} definition is not one we "
                 f"model: {error}"
             ) from None
+        hypervisor = HYPERVISOR_OF_FORMAT[self.format]
         return VmCpu(self.format, hypervisor, spec, self.name, tuple(self.notes))
 
 
@@ -319,7 +328,7 @@ def parse_libvirt(text: str) -> VmCpu:
         builder.notes.append(
             "no <cpu> element: QEMU starts the guest with its default model qemu64"
         )
-        return builder.result("kvm")
+        return builder.result()
     mode = cpu.attrs.get("mode", "custom")
     model = cpu.find("model")
     if mode == "host-passthrough" or mode == "maximum":
@@ -394,7 +403,7 @@ def parse_libvirt(text: str) -> VmCpu:
             builder.notes.append(f"<{child.tag}> does not change the guest's CPU features")
         elif child.tag not in ("model", "vendor"):
             builder.issue(child.line, f"<{child.tag}>", "unknown <cpu> element")
-    return builder.result("kvm")
+    return builder.result()
 
 
 def _libvirt_physaddr(builder: _Builder, node: _Node) -> None:
@@ -435,22 +444,22 @@ def parse_qemu(text: str) -> VmCpu:
     if len(positions) > 1:
         for index in positions:
             builder.issue(index + 1, "-cpu", "given more than once")
-        return builder.result("kvm")
+        return builder.result()
     if "-name" in args[:-1]:
         builder.name = args[args.index("-name") + 1].split(",")[0].removeprefix("guest=")
     if not positions:
         builder.model = "qemu64"
         builder.notes.append("no -cpu argument: QEMU's default x86_64 model qemu64")
-        return builder.result("kvm")
+        return builder.result()
     index = positions[0]
     if index + 1 >= len(args):
         builder.issue(index + 1, "-cpu", "no value")
-        return builder.result("kvm")
+        return builder.result()
     _qemu_cpu_value(builder, args[index + 1], index + 2)
     accel = " ".join(args)
     if "kvm" not in accel and "-enable-kvm" not in args:
         builder.notes.append("no KVM acceleration on this command line (TCG?)")
-    return builder.result("kvm")
+    return builder.result()
 
 
 def _qemu_cpu_value(builder: _Builder, value: str, line: int, generic_vendor: bool = True) -> None:
@@ -524,7 +533,7 @@ def parse_proxmox(text: str) -> VmCpu:
     if cpu_line is None:
         builder.model = "proxmox:kvm64"
         builder.notes.append("no cpu: line: qemu-server's default type kvm64 (+lahf_lm, +sep)")
-        return builder.result("kvm")
+        return builder.result()
     number, value = cpu_line
     fields = [part.strip() for part in value.split(",") if part.strip()]
     for position, part in enumerate(fields):
@@ -554,7 +563,7 @@ def parse_proxmox(text: str) -> VmCpu:
             builder.issue(number, part, "reported-model belongs to a custom model entry")
         else:
             builder.issue(number, part, "unknown cpu: option")
-    return builder.result("kvm")
+    return builder.result()
 
 
 def _proxmox_type(builder: _Builder, number: int, name: str) -> None:
@@ -685,7 +694,7 @@ def parse_kubevirt(text: str) -> VmCpu:
                 "maxSockets",
             ):
                 builder.issue(_line(key), f"cpu.{key.value}", "unknown cpu setting")
-    return builder.result("kvm")
+    return builder.result()
 
 
 # -- VMware per-VM EVC --------------------------------------------------------------------------
@@ -730,7 +739,7 @@ def parse_vmware(text: str) -> VmCpu:
             builder.issue(number, value, f"a second EVC mode after {builder.model}")
         else:
             builder.model = mode
-    return builder.result("vmware")
+    return builder.result()
 
 
 _PARSERS = {

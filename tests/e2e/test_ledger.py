@@ -83,8 +83,10 @@ def test_record_an_outcome_and_see_it_on_the_accuracy_page(signed_in, page, demo
     assert sum(int(text.rsplit(": ", 1)[1]) for text in counts) == 1
     ones = [text for text in counts if text.endswith(": 1")]
     assert ones == ["predicted blocked, refused-before-start: 1"]
-    right = chart.locator("rect[stroke='#2e7d32']")
+    right = chart.locator("rect.right")
     expect(right).to_have_count(1)
+    expect(right).to_have_css("stroke", "rgb(0, 116, 63)")  # --v-safe, site.css
+    expect(chart.locator("rect.wrong")).to_have_count(0)
     expect(kvm).to_contain_text(re.compile(r"precision\s+1\.00"))
     screenshot(page, "accuracy")
 

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from cpus.cpuid import baseline, compat, guest_models
+from cpus.cpuid import compat, feature_classes, guest_models
 from cpus.cpuid.policies import kvm
 from cpus.cpuid.policies.base import tsc_scaling
 from cpus.cpuid.table import TABLE
@@ -112,10 +112,10 @@ def test_passthrough_across_vendors_stays_blocked(demo):
 
 def test_not_virtualised_comes_from_kvm_set_cpu_caps():
     for name in ("tsx_force_abort", "rtm_always_abort", "dca", "cqm", "rdt_a", "sgx", "arch_lbr"):
-        assert name not in baseline.KVM_CPU_CAPS
-        assert baseline.NOT_VIRTUALISED & TABLE.by_name[name].mask
+        assert name not in feature_classes.KVM_CPU_CAPS
+        assert feature_classes.NOT_VIRTUALISED & TABLE.by_name[name].mask
     for name in ("avx512f", "md_clear", "invtsc", "rtm", "mpx", "arat"):
-        assert not baseline.NOT_VIRTUALISED & TABLE.by_name[name].mask
+        assert not feature_classes.NOT_VIRTUALISED & TABLE.by_name[name].mask
 
 
 def test_a_source_with_features_kvm_never_exposes_blocks_nothing(hosts):

@@ -7,7 +7,8 @@ from pathlib import Path
 from cpus.compat import runs as matrix_runs
 from cpus.compat.api import checks as api_compat
 from cpus.compat.api import runs as api_matrix
-from cpus.cpuid import compat, matrix, policies
+from cpus.cpuid import baseline, compat, matrix, policies, vmconfig
+from cpus.cpuid.identity import HYPERVISOR_NAMES
 from cpus.cpuid.policies.base import COMMON_RULES, Policy
 from cpus.management.commands import check_pair, compat_matrix
 from migrations_log import explain
@@ -36,7 +37,10 @@ def test_every_list_of_hypervisors_is_the_registry():
 
 
 def test_the_standalone_client_keeps_an_equal_copy():
-    assert _client().HYPERVISORS_CHECK == policies.HYPERVISORS
+    client = _client()
+    assert client.HYPERVISORS_CHECK == policies.HYPERVISORS
+    assert client.HYPERVISORS_RECORD == policies.RECORDED
+    assert client.VM_FORMATS == vmconfig.FORMATS
 
 
 def test_the_ledger_knows_every_engine_hypervisor():
@@ -44,6 +48,31 @@ def test_the_ledger_knows_every_engine_hypervisor():
     assert set(policies.HYPERVISORS) <= set(Hypervisor.values)
     for key, label in policies.CHOICES:
         assert Hypervisor(key).label == label
+
+
+def test_the_ledger_records_the_registry_then_the_ones_it_does_not_judge():
+    assert policies.RECORDED == ("kvm", "vmware", "hyperv", "xen")
+    assert policies.RECORDED[: len(policies.HYPERVISORS)] == policies.HYPERVISORS
+    assert not set(policies.RECORDED[len(policies.HYPERVISORS) :]) & set(policies.POLICIES)
+    assert Hypervisor.choices == list(policies.RECORDED_CHOICES)
+    # The stored values and labels of migration 0001, unchanged.
+    assert Hypervisor.choices == [
+        ("kvm", "KVM / QEMU / libvirt"),
+        ("vmware", "VMware vSphere"),
+        ("hyperv", "Hyper-V"),
+        ("xen", "Xen"),
+    ]
+    assert ("qemu", "libvirt", *policies.RECORDED) == explain.HYPERVISORS
+    assert {rule.hypervisor for rule in explain._RULES} <= set(explain.HYPERVISORS)
+
+
+def test_every_vm_format_is_run_by_an_engine_hypervisor():
+    assert tuple(vmconfig.HYPERVISOR_OF_FORMAT) == vmconfig.FORMATS
+    assert set(vmconfig.HYPERVISOR_OF_FORMAT.values()) <= set(policies.HYPERVISORS)
+
+
+def test_the_hardware_virtualisation_list_is_of_cpuid_vendor_names_not_engine_keys():
+    assert set(baseline.HW_VIRT_ONLY_HYPERVISOR_VENDORS) <= set(HYPERVISOR_NAMES.values())
 
 
 def test_every_rule_is_a_small_function_that_names_its_source():

@@ -23,8 +23,9 @@ from cpus.cpuid import (
     orchestrators,
 )
 from cpus.cpuid.baseline import HostView, host_view
+from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
+from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
 
-VOCABULARIES = ("linux", "qemu", "libvirt")
 REF_HELP = '{"host": id or name}, {"report": id}, {"cpu_model": id} or {"raw": "<dump text>"}'
 
 
@@ -55,7 +56,7 @@ class CheckInput(_SharedFieldsSerializer):
         "(Opteron_G2,-rdtscp), an EVC key, x86-64-v2, or baseline (of the pair)",
     )
     hypervisor = serializers.ChoiceField(choices=compat.HYPERVISORS, default="kvm")
-    names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+    names = serializers.ChoiceField(choices=VOCABULARIES, default=DEFAULT_VOCABULARY.value)
     guest_os = serializers.CharField(
         required=False,
         max_length=80,
@@ -87,7 +88,7 @@ class BaselineInput(_SharedFieldsSerializer):
         max_length=80,
         help_text="A guest OS release (rhel-10 ...): says whether it boots on the baseline.",
     )
-    names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+    names = serializers.ChoiceField(choices=VOCABULARIES, default=DEFAULT_VOCABULARY.value)
 
     def validate(self, attrs):
         if bool(attrs.get("hosts")) == bool(attrs.get("tag")):
@@ -117,7 +118,7 @@ class BaselineInput(_SharedFieldsSerializer):
 
 
 def _vocabulary(names: str) -> str:
-    return "canonical" if names == "linux" else names
+    return engine_name(names)
 
 
 def _error(

@@ -10,8 +10,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
-from cpus.compat.api.checks import REF_HELP, VOCABULARIES, RefField, _error, _vocabulary, host_views
+from cpus.compat.api.checks import REF_HELP, RefField, _error, _vocabulary, host_views
 from cpus.cpuid import DumpParseError, compat, guest_os, preflight, vmconfig
+from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
+from cpus.cpuid.vocabulary import VOCABULARIES
 from cpus.models import Host
 
 # One VM against at most this many hosts per request (a matrix run's bound).
@@ -63,7 +65,7 @@ class PreflightInput(serializers.Serializer):
         help_text="A guest OS release (rhel-10, windows-server-2025 ...): a guest CPU below its "
         "floor is blocked everywhere.",
     )
-    names = serializers.ChoiceField(choices=VOCABULARIES, default="linux")
+    names = serializers.ChoiceField(choices=VOCABULARIES, default=DEFAULT_VOCABULARY.value)
 
     def validate(self, attrs):
         if attrs.get("hosts") and attrs.get("pool"):

@@ -20,14 +20,12 @@ from typing import NamedTuple
 
 from .. import releases
 from ..baseline import (
-    INVTSC,
-    VMX_SVM,
-    VOLATILE,
     HostView,
     assist_masks,
     host_assists,
     names,
 )
+from ..feature_classes import INVTSC, VMX_SVM, VOLATILE
 from ..guest_models import GuestModel
 from ..table import TABLE
 
@@ -38,10 +36,9 @@ BASELINE = "baseline"
 NAMED = (MODEL, BASELINE)
 TSC_SCALE = TABLE.by_name["tsc_scale"].mask
 VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
-# IA32_VMX_PROCBASED_CTLS2: the allowed-1 settings of the secondary processor-based VM-execution
-# controls are its high 32 bits; control bit 25 is "Use TSC scaling" (Intel SDM vol. 3D,
-# appendix A.3.3 and table 25-7).
-MSR_VMX_PROCBASED_CTLS2 = 0x48B
+# IA32_VMX_PROCBASED_CTLS2 (MSR 0x48B, read by baseline.host_view): the allowed-1 settings of
+# the secondary processor-based VM-execution controls are its high 32 bits; control bit 25 is
+# "Use TSC scaling" (Intel SDM vol. 3D, appendix A.3.3 and table 25-7).
 VMX_TSC_SCALING_ALLOWED = 1 << (32 + 25)
 
 

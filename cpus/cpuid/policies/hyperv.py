@@ -21,14 +21,15 @@ from functools import cache
 
 from .. import assists as hw_assists
 from .. import guest_models
-from ..baseline import (
+from ..baseline import HostView
+from ..feature_classes import (
     GUEST_VISIBLE,
     HOST_ONLY,
     INVTSC,
     MITIGATIONS,
     NESTED,
     NOT_VIRTUALISED,
-    HostView,
+    VMX_SVM,
 )
 from ..table import TABLE
 from .base import (
@@ -45,7 +46,6 @@ from .base import (
     undocumented_address_bits,
     vendor_name,
 )
-from .kvm import VMX_SVM_MASK
 
 # Processor compatibility modes, classic and dynamic.
 COMPATIBILITY_MODES = ("2008r2", "standard", "dynamic")
@@ -101,10 +101,10 @@ class HypervPolicy(Policy):
     def resolve(self, guest: GuestCpu, source: HostView, pool_result) -> ResolvedGuest:
         identity = source.identity
         bits = identity.phys_bits
-        asked = bool(guest.added & VMX_SVM_MASK & ~guest.removed)
+        asked = bool(guest.added & VMX_SVM & ~guest.removed)
         if guest.mode in (PASSTHROUGH, HOST_MODEL):
             visible = source.feature_mask & GUEST_VISIBLE & ~NOT_VIRTUALISED & ~INVTSC
-            mask = ((visible & ~VMX_SVM_MASK) | (guest.added & visible)) & ~guest.removed
+            mask = ((visible & ~VMX_SVM) | (guest.added & visible)) & ~guest.removed
             return ResolvedGuest(guest.mode, mask, bits, None, identity.vendor, nested=asked)
         if guest.mode == MODEL:
             return ResolvedGuest(

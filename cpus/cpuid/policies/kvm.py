@@ -3,7 +3,7 @@
 Guest CPU (``KvmPolicy.resolve``):
 
 * ``host-passthrough`` (QEMU ``-cpu host``, libvirt ``mode='host-passthrough'``): the source's
-  features KVM can virtualise (``baseline.NOT_VIRTUALISED`` never reach a guest).  QEMU's
+  features KVM can virtualise (``feature_classes.NOT_VIRTUALISED`` never reach a guest).  QEMU's
   ``migratable`` property defaults to on for ``-cpu host`` and drops the unmigratable features
   (``invtsc``; target/i386/cpu.c ``x86_cpu_get_supported_feature_word(..., migratable_only)``
   and ``feature_word_info[].unmigratable_flags``; QEMU commit 120eee7d "target-i386: Set
@@ -34,13 +34,13 @@ from functools import lru_cache
 
 from .. import releases
 from ..assists import KVM_CPUID_POLICY
-from ..baseline import (
+from ..baseline import QEMU_DEFAULT_PHYS_BITS, HostView
+from ..feature_classes import (
     GUEST_VISIBLE,
     KVM_EMULATED,
     NON_MIGRATABLE,
     NOT_VIRTUALISED,
-    QEMU_DEFAULT_PHYS_BITS,
-    HostView,
+    VMX_SVM,
 )
 from ..table import TABLE
 from .base import (
@@ -65,7 +65,6 @@ KVM_DEFAULT_ON = TABLE.mask_of(TABLE.by_name[n] for n, on in KVM_DEFAULTS.items(
 KVM_DEFAULT_OFF = TABLE.mask_of(TABLE.by_name[n] for n, on in KVM_DEFAULTS.items() if not on)
 VME = TABLE.by_name["vme"].mask
 _NO_VME = {"qemu32", "qemu64"}
-VMX_SVM_MASK = TABLE.by_name["vmx"].mask | TABLE.by_name["svm"].mask
 INVTSC_BLOCKER = "State blocked by non-migratable CPU device (invtsc flag)"
 PASSTHROUGH_DOC = (
     "QEMU docs/system/i386/cpu.rst (host passthrough is not migration-safe unless hardware, "
@@ -172,9 +171,9 @@ class KvmPolicy(Policy):
             qemu = source.stack.qemu if source.stack else None
             mask = (kvm_model_mask(guest, qemu) | guest.added) & ~guest.removed
             if guest.model.source == "libvirt":
-                nested = bool(guest.added & VMX_SVM_MASK & ~guest.removed)
+                nested = bool(guest.added & VMX_SVM & ~guest.removed)
             else:
-                nested = bool(mask & VMX_SVM_MASK)
+                nested = bool(mask & VMX_SVM)
             from_host = bool(guest.host_phys_bits)
             bits = identity.phys_bits if from_host else guest.phys_bits or QEMU_DEFAULT_PHYS_BITS
             return ResolvedGuest(

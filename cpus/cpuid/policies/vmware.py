@@ -16,7 +16,8 @@ libvirt model name stands for the feature set it names.
 from __future__ import annotations
 
 from .. import guest_models
-from ..baseline import GUEST_VISIBLE, INVTSC, NOT_VIRTUALISED, VENDOR_KEYS, HostView
+from ..baseline import VENDOR_KEYS, HostView
+from ..feature_classes import GUEST_VISIBLE, INVTSC, NOT_VIRTUALISED, VMX_SVM
 from .base import (
     BASELINE,
     HOST_MODEL,
@@ -31,7 +32,6 @@ from .base import (
     undocumented_address_bits,
     vendor_name,
 )
-from .kvm import VMX_SVM_MASK
 
 
 def evc_display(key: str | None) -> str:
@@ -53,8 +53,8 @@ class VmwarePolicy(Policy):
         bits = identity.phys_bits
         if guest.mode in (PASSTHROUGH, HOST_MODEL):
             visible = source.feature_mask & GUEST_VISIBLE & ~NOT_VIRTUALISED & ~INVTSC
-            asked = guest.added & VMX_SVM_MASK & ~guest.removed
-            mask = ((visible & ~VMX_SVM_MASK) | (guest.added & visible)) & ~guest.removed
+            asked = guest.added & VMX_SVM & ~guest.removed
+            mask = ((visible & ~VMX_SVM) | (guest.added & visible)) & ~guest.removed
             return ResolvedGuest(
                 guest.mode,
                 mask,
@@ -74,7 +74,7 @@ class VmwarePolicy(Policy):
                 guest.model.vendor,
                 evc_mode=guest.model.name if evc else None,
                 evc_vendor=guest.model.vendor if evc else None,
-                nested=bool(guest.added & VMX_SVM_MASK & ~guest.removed),
+                nested=bool(guest.added & VMX_SVM & ~guest.removed),
             )
         if pool_result is None:
             raise ValueError("a baseline guest needs the pool's baseline")

@@ -16,8 +16,8 @@ from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.baseline import HostView, host_view
 from cpus.cpuid.compat import HYPERV_COMPATIBILITY, HYPERVISORS, GuestCpuError, check
 from cpus.cpuid.formats import MAX_BYTES
-
-VOCABULARIES = ("linux", "qemu", "libvirt")
+from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
+from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
 
 
 def load_hosts(paths: list[str], stderr) -> list[HostView] | None:
@@ -38,8 +38,7 @@ def load_hosts(paths: list[str], stderr) -> list[HostView] | None:
 
 
 def vocabulary_of(option: str) -> str:
-    # Linux has no name for some bits (invtsc, MSR bits): the canonical names fill those in.
-    return "canonical" if option == "linux" else option
+    return engine_name(option)
 
 
 class Command(BaseCommand):
@@ -67,7 +66,7 @@ class Command(BaseCommand):
             "DST)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--names", choices=VOCABULARIES, default="linux")
+        parser.add_argument("--names", choices=VOCABULARIES, default=DEFAULT_VOCABULARY.value)
 
     def handle(self, *args, **options):
         hosts = load_hosts([options["source"], options["destination"]], self.stderr)

@@ -15,9 +15,11 @@ from django.core.management.base import BaseCommand
 
 from cpus.cpuid import matrix
 from cpus.cpuid.compat import HYPERV_COMPATIBILITY, HYPERVISORS, GuestCpuError
+from cpus.cpuid.levels import LEVELS
 from cpus.management.commands.check_pair import load_hosts
+from kbsite.verdicts import BY_LEVEL
 
-SYMBOLS = {"safe": "S", "safe-with-model": "M", "risky": "R", "blocked": "X"}
+SYMBOLS = {level: BY_LEVEL[level].symbol for level in LEVELS}
 
 
 class Command(BaseCommand):

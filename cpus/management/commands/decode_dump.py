@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand
 
 from cpus.cpuid import FORMATS, DumpParseError, decode
 from cpus.cpuid.formats import MAX_BYTES
+from cpus.cpuid.vocabulary import CANONICAL, VOCABULARIES, engine_name
+from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 
 JSON_KEYS = (
     "path",
@@ -38,15 +40,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
         parser.add_argument(
             "--names",
-            choices=("linux", "qemu", "libvirt"),
-            default="linux",
+            choices=VOCABULARIES,
+            default=DEFAULT_VOCABULARY.value,
             help="feature vocabulary (default: linux, as in /proc/cpuinfo)",
         )
 
     def handle(self, *args, **options):
         failed = False
-        # Linux has no name for some bits (invtsc, MSR bits): the canonical names fill those in.
-        vocabulary = "canonical" if options["names"] == "linux" else options["names"]
+        vocabulary = engine_name(options["names"])
         for path in options["files"]:
             try:
                 data = self._read(path)
@@ -88,7 +89,7 @@ def _human(path: str, decoded, vocabulary: str) -> str:
     signature = f" (signature {identity.signature:08x})" if identity.signature is not None else ""
     features = decoded.feature_names(vocabulary)
     hypervisor = f" ({identity.hypervisor_vendor})" if identity.hypervisor_vendor else ""
-    names = "linux" if vocabulary == "canonical" else vocabulary
+    names = DEFAULT_VOCABULARY.value if vocabulary == CANONICAL else vocabulary
     lines = [
         f"{path}: {FORMATS[decoded.format][0]}",
         f"  CPU        {identity.vendor} family {identity.family} model {identity.model} "

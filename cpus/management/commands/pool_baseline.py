@@ -13,7 +13,9 @@ import textwrap
 from django.core.management.base import BaseCommand
 
 from cpus.cpuid import baseline, export
-from cpus.management.commands.check_pair import VOCABULARIES, load_hosts, vocabulary_of
+from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
+from cpus.cpuid.vocabulary import VOCABULARIES
+from cpus.management.commands.check_pair import load_hosts, vocabulary_of
 
 
 class Command(BaseCommand):
@@ -26,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="host reports")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--names", choices=VOCABULARIES, default="linux")
+        parser.add_argument("--names", choices=VOCABULARIES, default=DEFAULT_VOCABULARY.value)
 
     def handle(self, *args, **options):
         hosts = load_hosts(options["files"], self.stderr)
