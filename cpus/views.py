@@ -18,7 +18,15 @@ from cpus.filtersets import (
     HostFilterSet,
 )
 from cpus.forms import ReportUploadForm
-from cpus.models import CpuModel, Feature, GuestCpuModel, GuestSource, HostReport
+from cpus.models import (
+    CpuModel,
+    DriftEvent,
+    Feature,
+    GuestCpuModel,
+    GuestSource,
+    HostReport,
+    PoolTag,
+)
 from kbsite.writes import account_required_for_writes
 from migrations_log import selectors as ledger
 
@@ -244,8 +252,6 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 def drift_list(request: HttpRequest) -> HttpResponse:
     """Every host's drift, newest first (``?tag=`` narrows to a pool)."""
-    from cpus.models import DriftEvent, PoolTag
-
     events = DriftEvent.objects.select_related("host").order_by("-created_at", "-id")
     tag = request.GET.get("tag", "")
     if tag:

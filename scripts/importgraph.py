@@ -1,0 +1,211 @@
+"""The project's import graph, read from the source with `ast` (stdlib only, nothing imported).
+
+Shared by tests/kbsite/test_layering.py (no cycles, no hidden imports, layering rules) and
+scripts/architecture.py (the diagram in docs/architecture.md), so both see the same graph.
+
+- A *project module* is a .py file under one of PACKAGES, named by its dotted path
+  (`cpus/cpuid/__init__.py` is `cpus.cpuid`).
+- A *top-level import* is an import that runs when the module is imported: in the module body,
+  including inside module-level `if`/`try`/`with` blocks and class bodies, but not inside a
+  function. Imports under `if TYPE_CHECKING:` never run and are left out.
+- An edge goes from the importing module to the project module it names: `import a.b` and
+  `from a.b import c` give an edge to `a.b`, or to `a.b.c` when `c` is itself a module.
+  Relative imports are resolved against the importing module's package.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("kbsite", "cpus", "migrations_log", "client")
+
+
+@dataclass(frozen=True)
+class ImportSite:
+    """One import statement naming a project module."""
+
+    module: str  # the importing module
+    target: str  # the project module imported
+    lineno: int
+    function: str | None  # the enclosing function's name, or None for a top-level import
+
+
+def module_name(path: Path, root: Path = REPO_ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_files(root: Path = REPO_ROOT, packages: Iterable[str] = PACKAGES) -> dict[str, Path]:
+    """Every project module by dotted name (migrations included)."""
+    files: dict[str, Path] = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            files[module_name(path, root)] = path
+    return files
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _walk_imports(
+    node: ast.AST, function: str | None
+) -> Iterator[tuple[ast.Import | ast.ImportFrom, str | None]]:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child, function
+        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            name = getattr(child, "name", "<lambda>")
+            yield from _walk_imports(child, name if function is None else f"{function}.{name}")
+        elif isinstance(child, ast.If) and function is None and _is_type_checking(child.test):
+            yield from _walk_imports(ast.Module(body=child.orelse, type_ignores=[]), function)
+        else:
+            yield from _walk_imports(child, function)
+
+
+class ImportGraph:
+    """The import statements of every project module, and the module graph they draw."""
+
+    def __init__(self, root: Path = REPO_ROOT, packages: Iterable[str] = PACKAGES) -> None:
+        self.root = root
+        self.files = project_files(root, packages)
+        self.modules = set(self.files)
+        self.sites: list[ImportSite] = []
+        for name, path in self.files.items():
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            is_package = path.name == "__init__.py"
+            for statement, function in _walk_imports(tree, None):
+                for target in self._targets(statement, name, is_package):
+                    self.sites.append(ImportSite(name, target, statement.lineno, function))
+
+    def _existing(self, dotted: str) -> str | None:
+        """The longest prefix of `dotted` that is a project module."""
+        parts = dotted.split(".")
+        while parts:
+            candidate = ".".join(parts)
+            if candidate in self.modules:
+                return candidate
+            parts.pop()
+        return None
+
+    def _targets(
+        self, statement: ast.Import | ast.ImportFrom, module: str, is_package: bool
+    ) -> list[str]:
+        if isinstance(statement, ast.Import):
+            found = (self._existing(alias.name) for alias in statement.names)
+            return [target for target in found if target]
+        base = statement.module or ""
+        if statement.level:
+            package = module.split(".") if is_package else module.split(".")[:-1]
+            package = package[: len(package) - (statement.level - 1)]
+            base = ".".join([*package, *([base] if base else [])])
+        targets = []
+        for alias in statement.names:
+            submodule = f"{base}.{alias.name}" if base else alias.name
+            if submodule in self.modules:
+                targets.append(submodule)
+            elif (target := self._existing(base)) is not None:
+                targets.append(target)
+        return sorted(set(targets))
+
+    def function_level(self) -> list[ImportSite]:
+        """Imports of a project module made inside a function body."""
+        return [site for site in self.sites if site.function is not None]
+
+    def edges(self, include: Iterable[str] | None = None) -> set[tuple[str, str]]:
+        """Top-level import edges between project modules (self-imports left out)."""
+        keep = set(include) if include is not None else None
+        return {
+            (site.module, site.target)
+            for site in self.sites
+            if site.function is None
+            and site.module != site.target
+            and (keep is None or (site.module in keep and site.target in keep))
+        }
+
+    def cycles(self, include: Iterable[str] | None = None) -> list[list[str]]:
+        """The strongly connected components with more than one module, each as one cycle."""
+        graph: dict[str, set[str]] = {}
+        for source, target in self.edges(include):
+            graph.setdefault(source, set()).add(target)
+            graph.setdefault(target, set())
+        return [_one_cycle(component, graph) for component in _components(graph)]
+
+
+def _components(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components (iterative), only those with 2+ nodes."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+def _one_cycle(component: list[str], graph: dict[str, set[str]]) -> list[str]:
+    """A shortest cycle through the component's first module, ending where it starts."""
+    members = set(component)
+    start = component[0]
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for child in sorted(graph[node] & members):
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [*reversed(path), start]
+                if child not in previous:
+                    previous[child] = node
+                    following.append(child)
+        frontier = following
+    return component  # unreachable for a strongly connected component
+
+
+def format_cycle(cycle: list[str]) -> str:
+    return " -> ".join(cycle)
