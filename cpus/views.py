@@ -28,7 +28,6 @@ from cpus.models import (
     PoolTag,
 )
 from kbsite.writes import account_required_for_writes
-from migrations_log import selectors as ledger
 
 VOCABULARIES = ("linux", "qemu", "libvirt")
 PAGE_SIZE = 50
@@ -82,7 +81,6 @@ def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "guests_by_source": by_source,
         "recommended": selectors.recommended_guest_models(guests),
         "evc": selectors.evc_modes_of(cpu.feature_set, cpu.vendor),
-        "contradictions": ledger.contradictions_involving(cpu_model=cpu),
     }
     return render(request, "cpus/cpu_detail.html", context)
 
@@ -183,12 +181,10 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .defer("raw")
         .order_by("-created_at", "-pk")
     )
-    contradictions = ledger.contradictions_involving(host=host)
     events = host.drift_events.select_related("host")[:50]
     context = {
         "host": host,
         "reports": reports,
-        "contradictions": contradictions,
         "audit_events": audit_trail(host),
         "events": events,
     }
