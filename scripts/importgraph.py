@@ -57,18 +57,24 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def _walk_imports(
-    node: ast.AST, function: str | None
+    node: ast.AST, scope: str, in_function: bool
 ) -> Iterator[tuple[ast.Import | ast.ImportFrom, str | None]]:
+    """Every import statement below ``node``, with the qualified name of the function it is in
+    (``Class.method``, ``outer.inner``), or None when it runs at import time."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.Import | ast.ImportFrom):
-            yield child, function
-        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            name = getattr(child, "name", "<lambda>")
-            yield from _walk_imports(child, name if function is None else f"{function}.{name}")
-        elif isinstance(child, ast.If) and function is None and _is_type_checking(child.test):
-            yield from _walk_imports(ast.Module(body=child.orelse, type_ignores=[]), function)
+            yield child, scope if in_function else None
+        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            inner = f"{scope}.{child.name}" if scope else child.name
+            function = in_function or not isinstance(child, ast.ClassDef)
+            yield from _walk_imports(child, inner, function)
+        elif isinstance(child, ast.Lambda):
+            yield from _walk_imports(child, f"{scope}.<lambda>" if scope else "<lambda>", True)
+        elif isinstance(child, ast.If) and not in_function and _is_type_checking(child.test):
+            # The `if TYPE_CHECKING:` body never runs; its `else:` does.
+            yield from _walk_imports(ast.Module(body=child.orelse, type_ignores=[]), scope, False)
         else:
-            yield from _walk_imports(child, function)
+            yield from _walk_imports(child, scope, in_function)
 
 
 class ImportGraph:
@@ -76,15 +82,21 @@ class ImportGraph:
 
     def __init__(self, root: Path = REPO_ROOT, packages: Iterable[str] = PACKAGES) -> None:
         self.root = root
-        self.files = project_files(root, packages)
+        self.packages = tuple(packages)
+        self.files = project_files(root, self.packages)
         self.modules = set(self.files)
         self.sites: list[ImportSite] = []
+        # Imports of anything else (the standard library, Django ...): target is the module
+        # name as written, e.g. "django.db" or "json".
+        self.external: list[ImportSite] = []
         for name, path in self.files.items():
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             is_package = path.name == "__init__.py"
-            for statement, function in _walk_imports(tree, None):
+            for statement, function in _walk_imports(tree, "", False):
                 for target in self._targets(statement, name, is_package):
                     self.sites.append(ImportSite(name, target, statement.lineno, function))
+                for outside in self._external(statement):
+                    self.external.append(ImportSite(name, outside, statement.lineno, function))
 
     def _existing(self, dotted: str) -> str | None:
         """The longest prefix of `dotted` that is a project module."""
@@ -115,6 +127,13 @@ class ImportGraph:
             elif (target := self._existing(base)) is not None:
                 targets.append(target)
         return sorted(set(targets))
+
+    def _external(self, statement: ast.Import | ast.ImportFrom) -> list[str]:
+        if isinstance(statement, ast.Import):
+            names = [alias.name for alias in statement.names]
+        else:
+            names = [] if statement.level else [statement.module or ""]
+        return [n for n in names if n.split(".")[0] not in self.packages]
 
     def function_level(self) -> list[ImportSite]:
         """Imports of a project module made inside a function body."""
