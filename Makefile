@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format worker clean screenshots fuzz load
+.PHONY: run test lint format worker clean screenshots fuzz load architecture
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ fuzz: $(DEV_STAMP)
 LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cpukb_load
 load: $(DEV_STAMP)
 	$(BIN)/python bench/load.py --database-url '$(LOAD_DATABASE_URL)'
+
+# The diagrams of docs/architecture.md, redrawn from the imports (standard library only;
+# tests/kbsite/test_architecture_doc.py fails while they are out of date).
+architecture:
+	$(PYTHON) scripts/architecture.py
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -8,30 +8,42 @@ It stores one ``DriftEvent`` when something changed, naming:
   QEMU, libvirt, VMX capabilities (``stack.HostStack.changes_from``);
 * ``affected``: ``pools`` (each pool tag of the host whose common features or baseline guest CPU
   change), ``matrix_runs`` (finished runs over the host, now marked stale), ``migrations``
-  (recorded migrations of the host whose prediction would change today), ``guest_models``
-  (QEMU/libvirt models the host could run before and cannot now: a guest configured with one
-  would no longer start on, or migrate to, this host).
+  (recorded migrations of the host whose prediction would change today: filled in by the
+  ledger, see below), ``guest_models`` (QEMU/libvirt models the host could run before and
+  cannot now: a guest configured with one would no longer start on, or migrate to, this host).
 
-Then each owner's webhook gets the event (``tasks.drift_webhook_deliver``), after commit, never
-blocking the upload.
+The catalog does not know the ledger: it sends ``drift_affects`` while recording an event, and
+each receiver answers entries of ``affected`` (``migrations_log/drift.py`` answers
+``migrations``, connected in ``migrations_log/apps.py``); without a receiver ``migrations`` stays
+empty.
+
+Then each owner's webhook gets the event (task ``cpus.tasks.drift_webhook_deliver``, queued by
+name), after commit, never blocking the upload.
 """
 
 from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from cpus import selectors
 from cpus.cpuid import baseline as pool_baseline
-from cpus.cpuid import compat
 from cpus.cpuid.baseline import names
 from cpus.cpuid.stack import HostStack
 from cpus.models import DriftEvent, GuestCpuModel, Host, HostReport, MatrixRun, WebhookDelivery
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 200
+
+# Sent inside the transaction that records a drift event, with ``host`` (the Host), ``before``
+# and ``after`` (HostViews of its previous and new report) and ``max_listed``.  A receiver
+# returns a dict of ``affected`` entries (lists of at most ``max_listed`` dicts); an exception in
+# a receiver abandons the event like any other failure of ``drift_record``.
+drift_affects = Signal()
 
 
 def _pool_changes(host: Host, before, after) -> list[dict]:
@@ -83,50 +95,6 @@ def _stale_runs(host: Host) -> list[int]:
     return ids
 
 
-def _migrations(host: Host, after) -> list[dict]:
-    from migrations_log.models import MigrationRecord
-
-    found = []
-    records = MigrationRecord.objects.filter(models_q(host)).select_related(
-        "source_report__feature_set", "destination_report__feature_set"
-    )
-    for record in records[:MAX_LISTED]:
-        source = (
-            after
-            if record.source_host_id == host.pk
-            else selectors.report_host_view(record.source_report)
-        )
-        destination = (
-            after
-            if record.destination_host_id == host.pk
-            else selectors.report_host_view(record.destination_report)
-        )
-        hypervisor = record.hypervisor if record.hypervisor in compat.HYPERVISORS else None
-        if hypervisor is None:
-            continue
-        try:
-            verdict = compat.check(source, destination, record.guest_cpu, hypervisor, suggest=False)
-        except ValueError:
-            continue
-        if verdict.verdict != record.predicted_verdict:
-            found.append(
-                {
-                    "id": record.pk,
-                    "guest_cpu": record.guest_cpu,
-                    "hypervisor": hypervisor,
-                    "predicted": record.predicted_verdict,
-                    "now": verdict.verdict,
-                }
-            )
-    return found
-
-
-def models_q(host: Host):
-    from django.db.models import Q
-
-    return Q(source_host=host) | Q(destination_host=host)
-
-
 def _guest_models(before, after, vanished_mask: int) -> list[dict]:
     if not vanished_mask:
         return []
@@ -173,9 +141,13 @@ def _drift_record(host: Host, previous: HostReport, current: HostReport) -> Drif
     affected = {
         "pools": _pool_changes(host, before, after),
         "matrix_runs": _stale_runs(host) if vanished_mask or appeared_mask else [],
-        "migrations": _migrations(host, after),
+        "migrations": [],
         "guest_models": _guest_models(before, after, vanished_mask),
     }
+    for _receiver, entries in drift_affects.send(
+        sender=DriftEvent, host=host, before=before, after=after, max_listed=MAX_LISTED
+    ):
+        affected.update(entries or {})
     event = DriftEvent.objects.create(
         host=host,
         from_report=previous,
@@ -197,10 +169,9 @@ def _announce(event: DriftEvent) -> None:
     delivery = WebhookDelivery.objects.create(event=event, url=hook.url)
 
     def enqueue() -> None:
-        from cpus.tasks import drift_webhook_deliver
-
+        # By name: the task (cpus/tasks.py) imports this module for the payload.
         try:
-            drift_webhook_deliver.delay(delivery.pk)
+            current_app.signature("cpus.tasks.drift_webhook_deliver", args=(delivery.pk,)).delay()
         except Exception:  # noqa: BLE001 - broker down: the delivery stays pending
             log.warning("webhook delivery %s not queued (broker unavailable)", delivery.pk)
 

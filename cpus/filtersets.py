@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Count, Q
 
+from cpus import services
 from cpus.cpuid import TABLE
 from cpus.cpuid.assists import MECHANISMS
 from cpus.cpuid.identity import VENDOR_STRINGS_BY_NAME
@@ -229,8 +230,6 @@ class HostFilterSet(django_filters.FilterSet):
     def filter_tag(self, qs, name, value):
         """A pool tag as the user sees the name: their own tag, else the curated one; never
         another user's tag of the same name (issue 19)."""
-        from cpus import services
-
         return services.hosts_tagged(qs, value, getattr(self.request, "user", None))
 
 

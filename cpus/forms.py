@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from cpus.cpuid.stack import HostStack, StackError
+
 
 class ReportUploadForm(forms.Form):
     """Paste a report or choose a file; the format is detected."""
@@ -51,8 +53,6 @@ class ReportUploadForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        from cpus.cpuid.stack import HostStack, StackError
-
         try:
             HostStack.from_dict({k: cleaned.get(k) or "" for k in self.STACK_FIELDS})
         except StackError as error:

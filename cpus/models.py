@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from cpus.cpuid import TABLE
+from cpus.cpuid import RAW_FORMATS, TABLE
 from cpus.cpuid.identity import vendor_name
 
 # The system owner of seeded and curated data (hosts, reports, pool tags, seed ledger records):
@@ -188,8 +188,6 @@ class HostReport(models.Model):
 
     @property
     def is_raw(self) -> bool:
-        from cpus.cpuid import RAW_FORMATS
-
         return self.format in RAW_FORMATS
 
 

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import replace
 from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from cpus.cpuid import TABLE, feature_classes
+from cpus.cpuid import TABLE, Identity, baseline, feature_classes
+from cpus.cpuid.baseline import HostView, with_host_facts
+from cpus.cpuid.stack import HostStack
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 from cpus.cpuid.vocabulary import engine_name
-from cpus.models import CpuModel, FeatureSet, GuestCpuModel, Host, HostReport, PoolTag
+from cpus.models import (
+    CATALOG_OWNER,
+    CpuModel,
+    FeatureSet,
+    GuestCpuModel,
+    Host,
+    HostReport,
+    PoolTag,
+)
+from cpus.refs import HostRefError, not_found_message
 
 
 def feature_names(feature_set: FeatureSet, vocabulary: str = DEFAULT_VOCABULARY) -> list[str]:
@@ -162,8 +175,6 @@ def evc_modes_of(feature_set: FeatureSet, vendor: str) -> dict:
     mode by feature subset, at AMD's no-3DNow! fork the one with more features), never the
     alphabetically last key.  Features the report cannot show count as present, as for a pool's
     EVC mode (EVC support follows the CPU, VMware KB 1003212)."""
-    from cpus.cpuid import baseline
-
     mask = (feature_set.feature_mask | feature_set.unknown) & TABLE.cpu_feature_mask
 
     def entry(mode) -> dict:
@@ -198,8 +209,6 @@ def compare_feature_sets(
 def report_identity(report: HostReport | SimpleNamespace):
     """The decoded identity of a stored report (or of its fields), without decoding its raw text
     again."""
-    from cpus.cpuid import Identity
-
     return Identity(
         vendor=report.vendor,
         family=report.family,
@@ -218,8 +227,6 @@ def report_identity(report: HostReport | SimpleNamespace):
 def report_host_view(report: HostReport, label: str = ""):
     """What the compatibility engine needs of a stored report: identity, feature masks and its
     ``host_facts`` (migration assists...), so the verdict equals the inline dump's."""
-    from cpus.cpuid.baseline import HostView, with_host_facts
-
     view = HostView(
         identity=report_identity(report),
         feature_mask=report.feature_set.feature_mask,
@@ -237,10 +244,6 @@ def with_stack(view, stack: dict | None):
     """``view`` with the report's stored stack (``HostReport.stack``), if it has one."""
     if not stack:
         return view
-    from dataclasses import replace
-
-    from cpus.cpuid.stack import HostStack
-
     return replace(view, stack=HostStack.from_dict(stack))
 
 
@@ -291,8 +294,6 @@ _CHUNK = 500  # parameters per query: well under SQLite's limit
 
 def _host_view_sql(by: str, count: int) -> str:
     quote = connection.ops.quote_name
-    from django.contrib.auth import get_user_model
-
     tables = {
         "owner": quote(get_user_model()._meta.db_table),
         "host": quote(Host._meta.db_table),
@@ -324,8 +325,6 @@ def _host_rows(by: str, values: list) -> list[tuple]:
 
 def _row_host_view(row: tuple):
     """A HostView from one row of ``_host_view_sql`` (columns in ``_HOST_VIEW_COLUMNS`` order)."""
-    from cpus.cpuid.baseline import HostView, with_host_facts
-
     tables: dict[str, dict] = {"host": {}, "owner": {}, "report": {}, "feature_set": {}}
     for (alias, column), value in zip(_HOST_VIEW_COLUMNS, row, strict=True):
         tables[alias][column] = value
@@ -357,9 +356,6 @@ def host_views_by_ref(values: list, user=None) -> dict:
     user's host is named by its id, so it never changes what a name means for someone else); a
     host without a report and an unknown id or name map to a HostRefError (without a field:
     the caller knows which reference it was)."""
-    from cpus.models import CATALOG_OWNER
-    from cpus.services import HostRefError, _not_found
-
     ids = [v for v in values if type(v) is int]
     names = [v for v in values if type(v) is str]
     by_id = {row[0]: row for row in _host_rows("id", ids)} if ids else {}
@@ -378,7 +374,7 @@ def host_views_by_ref(values: list, user=None) -> dict:
             curated = [r for r in rows if r[3] == CATALOG_OWNER]
             row = (own or curated or [None])[0]  # (owner, name) is unique: one of each at most
         if row is None:
-            answers[value] = HostRefError(_not_found("host", value), not_found=True)
+            answers[value] = HostRefError(not_found_message("host", value), not_found=True)
         elif row[4] is None:
             answers[value] = HostRefError(f"host {value} has no report yet")
         else:

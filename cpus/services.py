@@ -13,10 +13,21 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cpus import drift
 from cpus.audit import audit
-from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode, vmx
+from cpus.cpuid import (
+    DECODER_VERSION,
+    RAW_FORMATS,
+    TABLE,
+    DecodedDump,
+    decode,
+    guest_models,
+    qemu_probe,
+    vmx,
+)
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
+from cpus.cpuid.formats import qmp
 from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
 from cpus.microarchitectures import microarchitecture
 from cpus.models import (
@@ -24,11 +35,14 @@ from cpus.models import (
     CpuModel,
     Feature,
     FeatureSet,
+    GuestCpuModel,
     Host,
     HostReport,
     PoolTag,
     RedecodeRun,
 )
+from cpus.refs import HostRefError, not_found_message
+from cpus.selectors import cpu_model_report
 
 
 class WriteRefused(PermissionDenied):
@@ -215,8 +229,6 @@ def _report_fields(decoded: DecodedDump) -> dict:
 def _qmp_vmx(text: str) -> frozenset[str] | None:
     """The vmx-* properties a QMP expansion reports true (QEMU's own names for the VMX
     capabilities it can give a guest on this host); None when it reports none either way."""
-    from cpus.cpuid.formats import qmp
-
     try:
         _model, props = qmp._expansion(text)
     except Exception:  # noqa: BLE001 - the decoder already accepted the text
@@ -371,8 +383,6 @@ def host_attach_report(
     for tag in tags:
         host.tags.add(pool_tag_for(owner=host.owner, name=tag))
     if previous is not None and previous != report.pk:
-        from cpus import drift
-
         previous_report = HostReport.objects.select_related("feature_set").get(pk=previous)
         drift.drift_record(host=host, previous=previous_report, current=report)
     return host
@@ -436,9 +446,6 @@ def guest_models_sync(*, libvirt_cpu_map: str | None = None, qemu_binary: str | 
 
     The bundled QEMU 7.2 and libvirt 9.0 snapshots are used unless a local QEMU binary (asked
     over QMP) or an installed libvirt cpu_map directory is given."""
-    from cpus.cpuid import guest_models, qemu_probe
-    from cpus.models import GuestCpuModel
-
     qemu_document = qemu_probe.probe(qemu_binary) if qemu_binary else None
     changed = 0
     for guest in guest_models.all_guest_models(
@@ -525,16 +532,6 @@ def pool_tags_visible(user=None):
     return PoolTag.objects.select_related("owner").filter(visible).order_by("name", "owner_id")
 
 
-class HostRefError(ValueError):
-    """A reference to a host, report or CPU model that does not resolve.  ``not_found``: nothing
-    has that id or name (the API answers 404); otherwise the reference is unusable (400)."""
-
-    def __init__(self, message: str, field: str = "", *, not_found: bool = False):
-        super().__init__(message)
-        self.field = field
-        self.not_found = not_found
-
-
 def _host_by_ref(value, user) -> Host | None:
     """A host by id, or by name within what the caller may name: their own host first, else
     the curated catalog's.  Another user's host is named by its id, so nobody's host under the
@@ -556,8 +553,6 @@ def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = 
     ``{"raw": text}`` to a stored report.  An inline dump is ingested (kept verbatim,
     deduplicated) unless ``store_raw`` is False, when its DecodedDump is returned instead; a bad
     dump raises DumpParseError before anything is stored."""
-    from cpus.selectors import cpu_model_report
-
     if not isinstance(ref, dict) or len(ref) != 1:
         raise HostRefError(
             'give exactly one of {"host": id or name}, {"report": id}, {"cpu_model": id}, '
@@ -592,11 +587,5 @@ def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = 
         cpu_model = CpuModel.objects.filter(pk=value).first()
         report = cpu_model_report(cpu_model) if cpu_model else None
     if report is None:
-        raise HostRefError(_not_found(kind, value), field, not_found=True)
+        raise HostRefError(not_found_message(kind, value), field, not_found=True)
     return report
-
-
-def _not_found(kind: str, value) -> str:
-    if kind == "host" and isinstance(value, str):
-        return f"no host {value!r} of yours or of the catalog (name another user's host by its id)"
-    return f"no {kind.replace('_', ' ')} {value!r}"

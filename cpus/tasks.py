@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
-from cpus import services
-from cpus.models import RedecodeRun
+from cpus import drift, services, webhooks
+from cpus.models import RedecodeRun, WebhookDelivery
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -25,12 +27,6 @@ def drift_webhook_deliver(self, delivery_id: int) -> dict:
     is sent and marked delivered in the same transaction, so a redelivered or repeated task
     finds it done.  A failed POST is retried with exponential backoff (10 s, 20 s, 40 s ...,
     at most 10 minutes), then the delivery is marked failed."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from cpus import drift, webhooks
-    from cpus.models import WebhookDelivery
-
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update()

@@ -1,10 +1,10 @@
-"""Routes for the catalog's pages and uploads, and the compatibility pages
-(``cpus/compat/urls.py``), in one ``cpus`` namespace; included at the site root."""
+"""Routes for the catalog's pages and uploads, in the ``cpus`` namespace.  The site's URLconf
+(``kbsite/urls.py``) puts the compatibility pages (``cpus/compat/urls.py``) in the same namespace
+and includes both at the site root: the catalog does not import compatibility."""
 
 from django.urls import path
 
 from cpus import views
-from cpus.compat import urls as compat_urls
 
 app_name = "cpus"
 
@@ -22,5 +22,4 @@ urlpatterns = [
     path("reports/upload/", views.report_upload, name="report-upload"),
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
     path("drift/", views.drift_list, name="drift-list"),
-    *compat_urls.urlpatterns,
 ]

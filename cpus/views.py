@@ -19,9 +19,16 @@ from cpus.filtersets import (
     HostFilterSet,
 )
 from cpus.forms import ReportUploadForm
-from cpus.models import CpuModel, Feature, GuestCpuModel, GuestSource, HostReport
+from cpus.models import (
+    CpuModel,
+    DriftEvent,
+    Feature,
+    GuestCpuModel,
+    GuestSource,
+    HostReport,
+    PoolTag,
+)
 from kbsite.writes import account_required_for_writes
-from migrations_log import selectors as ledger
 
 PAGE_SIZE = 50
 
@@ -73,7 +80,6 @@ def cpu_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "guests_by_source": by_source,
         "recommended": selectors.recommended_guest_models(guests),
         "evc": selectors.evc_modes_of(cpu.feature_set, cpu.vendor),
-        "contradictions": ledger.contradictions_involving(cpu_model=cpu),
     }
     return render(request, "cpus/cpu_detail.html", context)
 
@@ -174,12 +180,10 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .defer("raw")
         .order_by("-created_at", "-pk")
     )
-    contradictions = ledger.contradictions_involving(host=host)
     events = host.drift_events.select_related("host")[:50]
     context = {
         "host": host,
         "reports": reports,
-        "contradictions": contradictions,
         "audit_events": audit_trail(host),
         "events": events,
     }
@@ -243,8 +247,6 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 def drift_list(request: HttpRequest) -> HttpResponse:
     """Every host's drift, newest first (``?tag=`` narrows to a pool)."""
-    from cpus.models import DriftEvent, PoolTag
-
     events = DriftEvent.objects.select_related("host").order_by("-created_at", "-id")
     tag = request.GET.get("tag", "")
     if tag:

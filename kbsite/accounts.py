@@ -17,10 +17,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.models import Token
+
+from cpus.models import DriftWebhook
+from cpus.webhooks import WebhookUrlError, check_url
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,29}")
 USERNAME_HELP = (
@@ -69,8 +74,6 @@ def signup(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
     hosts = request.user.hosts.select_related("current_report__cpu_model").order_by("name")
-    from cpus.models import DriftWebhook
-
     webhook = DriftWebhook.objects.filter(user=request.user).first()
     return render(
         request,
@@ -84,12 +87,6 @@ def profile(request: HttpRequest) -> HttpResponse:
 def webhook_set(request: HttpRequest) -> HttpResponse:
     """Save (or, with an empty URL, remove) the URL each drift event of the user's hosts is
     POSTed to; a URL the server will not call (not http(s), a private address) is refused."""
-    from django.core.exceptions import ValidationError
-    from django.core.validators import URLValidator
-
-    from cpus.models import DriftWebhook
-    from cpus.webhooks import WebhookUrlError, check_url
-
     url = request.POST.get("url", "").strip()
     if not url:
         DriftWebhook.objects.filter(user=request.user).delete()

@@ -20,13 +20,13 @@ from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from cpus.cpuid.identity import VENDOR_NAMES, VENDOR_STRINGS_BY_NAME
+
 
 def _vendor_words() -> dict[str, tuple[str, ...]]:
     """Every word a vendor filter accepts (lower case) -> the CPUID vendor strings it means: a
     maker's name (``Intel``, ``AMD``, ``Zhaoxin``, which covers ``  Shanghai  `` and
     ``CentaurHauls``, ...; cpus.cpuid.identity.VENDOR_NAMES) or a vendor string itself."""
-    from cpus.cpuid.identity import VENDOR_NAMES, VENDOR_STRINGS_BY_NAME
-
     words = dict(VENDOR_STRINGS_BY_NAME)
     for string in VENDOR_NAMES:
         words.setdefault(string.strip().lower(), (string,))

@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cpus import urls as catalog_urls
+from cpus.compat import urls as compat_urls
 from kbsite import accounts, lockout, views
 
 # django.contrib.auth.urls, less password reset unless the site can send e-mail: a reset that
@@ -58,7 +60,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("cpus.urls")),
+    # The catalog's pages and the compatibility pages share the ``cpus`` namespace
+    # (``cpus:host-list``, ``cpus:compat-pool`` ...).
+    path("", include((catalog_urls.urlpatterns + compat_urls.urlpatterns, catalog_urls.app_name))),
     path("", include("migrations_log.urls")),
 ]
 

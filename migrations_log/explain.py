@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cpus.cpuid import TABLE, Feature, compat, feature_classes, policies
+from cpus.cpuid import TABLE, Feature, compat, feature_classes, policies, releases
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -780,8 +780,6 @@ def _extract_model(matches: list[re.Match], found: _Found) -> None:
 
 
 def _summarise_model(found: _Found, names: tuple[str, ...]) -> tuple[str, str]:
-    from cpus.cpuid import releases
-
     model = found.facts.get("model", "")
     available = releases.qemu_availability(model) or releases.libvirt_availability(model)
     since = f" ({model} first appeared in {available.describe()})" if available else ""

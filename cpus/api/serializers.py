@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cpus.audit import audit_trail
+from cpus.cpuid.stack import HostStack, StackError
 from cpus.cpuid.vocabulary import parse_vocabulary
 from cpus.models import AuditEvent, CpuModel, Feature, GuestCpuModel, Host, HostReport
 from cpus.selectors import feature_names
@@ -170,8 +174,6 @@ class HistoryMixin(serializers.Serializer):
 
     @extend_schema_field(AuditEventSerializer(many=True))
     def get_history(self, obj) -> list[dict]:
-        from cpus.audit import audit_trail
-
         return AuditEventSerializer(audit_trail(obj), many=True).data
 
 
@@ -205,10 +207,6 @@ class ReportUploadSerializer(serializers.Serializer):
     )
 
     def validate_stack(self, value):
-        import json
-
-        from cpus.cpuid.stack import HostStack, StackError
-
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value.strip() else {}

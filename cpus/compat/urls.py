@@ -1,5 +1,5 @@
 """The compatibility routes.  ``urlpatterns`` are pages, included in the catalog's namespace
-(``cpus:compat-pool`` ...) by ``cpus/urls.py``; ``api_urlpatterns`` and ``register_api`` put the
+(``cpus:compat-pool`` ...) by ``kbsite/urls.py``; ``api_urlpatterns`` and ``register_api`` put the
 REST endpoints on the site's one API (``kbsite/api_urls.py``)."""
 
 from django.urls import path

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import vmx
 from .releases import parse_version, show
 
 _TEXT_FIELDS = {
@@ -218,8 +219,6 @@ class HostStack:
 def _vmx_from_msrs(msrs) -> frozenset[str] | None:
     """``{"0x480": "0x...", ...}`` (what ``cpukb report`` reads from /dev/cpu/0/msr) decoded
     into vmx-* names (``vmx.decode``)."""
-    from . import vmx
-
     if not isinstance(msrs, dict) or len(msrs) > 32:
         raise StackError("vmx_msrs: expected an object of MSR index -> value (hex text)")
     values = {}

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from cpus import services
 from cpus.models import Feature, HostReport
+from cpus.tasks import redecode_reports
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 
@@ -73,8 +74,6 @@ class Command(BaseCommand):
             call_command("seed_ledger", stdout=self.stdout)
         run = services.redecode_run_start()
         if run is not None:
-            from cpus.tasks import redecode_reports
-
             redecode_reports.delay(run.pk)
             self.stdout.write(
                 f"re-decoding {run.total} reports from older decoder versions (run {run.pk})"
