@@ -5,9 +5,9 @@ import re
 from pathlib import Path
 
 from cpus import views
-from cpus.api import compat as api_compat
 from cpus.api import views as api_views
-from cpus.api import vms as api_vms
+from cpus.compat.api import checks as api_compat
+from cpus.compat.api import preflight as api_vms
 from cpus.cpuid import table
 from cpus.cpuid.table import TABLE
 from cpus.cpuid.vocabulary import (
