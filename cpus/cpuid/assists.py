@@ -20,8 +20,9 @@ nothing about the host (``host_unknown``).  None of these mechanisms can change 
 vendor string: they help migrations between generations of one vendor, never across vendors.
 
 Also here: what Hyper-V processor compatibility mode hides per vendor (``hyperv_*``, data in
-``data/assists.json``), and what each hypervisor needs from the hardware (``HYPERVISOR_POLICIES``,
-``KVM_CPUID_POLICY``).  docs/assists.md gives every rule with its source.
+``data/assists.json``), and why KVM needs none of these assists (``KVM_CPUID_POLICY``, the
+message of the KVM policy's ``kvm_cpuid_virtualised`` rule; what each hypervisor does is in
+``policies/``).  docs/assists.md gives every rule with its source.
 """
 
 from __future__ import annotations
@@ -618,17 +619,7 @@ def hyperv_dynamic_visible_mask(host_feature_masks: Iterable[int]) -> int:
     return visible
 
 
-# --- What each hypervisor needs from the hardware ------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HypervisorPolicy:
-    """Whether a hypervisor needs a hardware assist to show a guest less than the host has."""
-
-    hypervisor: str
-    needs_assist: bool
-    explanation: str
-    source: str
+# --- Why KVM needs no assist (policies/kvm.py kvm_cpuid_virtualised) --------------------------
 
 
 KVM_CPUID_POLICY = (
@@ -638,62 +629,3 @@ KVM_CPUID_POLICY = (
     "this is why the 2008 KVM demo could move a running guest between Intel and AMD hosts with "
     "one common CPU model"
 )
-
-HYPERVISOR_POLICIES = {
-    "kvm": HypervisorPolicy(
-        "kvm",
-        needs_assist=False,
-        explanation=KVM_CPUID_POLICY,
-        source="Intel SDM vol. 3C 'Instructions That Cause VM Exits Unconditionally' (CPUID); "
-        "Linux arch/x86/kvm/svm/svm.c init_vmcb: svm_set_intercept(svm, INTERCEPT_CPUID)",
-    ),
-    "vmware": HypervisorPolicy(
-        "vmware",
-        needs_assist=False,
-        explanation=(
-            "VMware EVC presents each host's CPU as an earlier generation's; VMware's documents "
-            "name Intel FlexMigration and AMD-V Extended Migration for it, but on a host with "
-            "VT-x/AMD-V (which EVC requires enabled where the CPU has it) the guest's CPUID exits "
-            "to ESXi, so those assists are needed only on hosts without hardware virtualisation; "
-            "a CPU that supports an EVC mode supports every lower mode of its vendor (KB "
-            "1003212); EVC never crosses vendors, and VMware warns it 'cannot prevent virtual "
-            "machines from accessing hidden CPU features in all circumstances'"
-        ),
-        source="VMware vSphere 6.7 documentation, Enhanced vMotion Compatibility "
-        "(GUID-9F444D9B-44A0-4967-8C07-693C6B40278A); vSphere 5.0 documentation, EVC "
-        "Requirements for Hosts (GUID-FEC87C0B-7276-4152-8EAA-915305E64FED); VMware KB 1003212; "
-        "Intel SDM vol. 3C 'Instructions That Cause VM Exits Unconditionally' (CPUID)",
-    ),
-    "hyperv": HypervisorPolicy(
-        "hyperv",
-        needs_assist=False,
-        explanation=(
-            "Hyper-V processor compatibility mode hides features by intercepting the guest's "
-            "CPUID and clearing bits; 'Your processor does not need to have AMD Extended "
-            "Migration or Intel Flex Migration technology'; same vendor only"
-        ),
-        source="Ben Armstrong, MSDN blog, 2009-06-09; Jeff Woolsey, Windows Virtualization Team "
-        "blog, July 2009",
-    ),
-    "xen": HypervisorPolicy(
-        "xen",
-        needs_assist=False,
-        explanation=(
-            "Xen HVM guests get their CPUID policy by interception, like KVM; only PV guests "
-            "need the host's masking, override or faulting, and since Xen 4.7 the policy is set "
-            "per VM ('it is no longer necessary to mask a host')"
-        ),
-        source="Xen intel.c/amd.c *_ctxt_switch_masking (PV domains only); Xen command-line "
-        "docs before commit 317051c2f0",
-    ),
-}
-
-
-def hypervisor_policy(hypervisor: str) -> HypervisorPolicy:
-    """What a hypervisor (``kvm``, ``vmware``, ``hyperv``, ``xen``) needs from the host CPU."""
-    try:
-        return HYPERVISOR_POLICIES[hypervisor]
-    except KeyError:
-        raise ValueError(
-            f"unknown hypervisor {hypervisor!r}; use one of {sorted(HYPERVISOR_POLICIES)}"
-        ) from None
