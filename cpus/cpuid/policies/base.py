@@ -384,7 +384,7 @@ def report_in_vm(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -
 
 def report_names_only(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
     """A name-based report (/proc/cpuinfo, lscpu, libvirt XML, QMP) lists the features its tool
-    knew by name: one it does not name is unknown, not absent (docs/cpuid-formats.md)."""
+    knew by name: one it does not name is unknown, not absent (docs/formats.md)."""
     return [
         Reason(
             "report",

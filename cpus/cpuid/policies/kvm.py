@@ -229,8 +229,8 @@ def kvm_vendor(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> 
     AMD's (Linux arch/x86/kvm/emulate.c ``em_sysenter``/``em_sysexit`` and
     ``em_syscall_is_enabled``, via ``is_guest_vendor_intel``/``is_guest_vendor_amd``): a guest
     that booted on one vendor picked one of them, and its 32-bit processes fault after the move.
-    DOMAIN.md grades this a hazard (warning).  Pinned, the guest keeps one vendor and KVM emulates
-    that vendor's instructions on the other's CPUs: info.
+    docs/domain.md#the-axes grades this a hazard (warning).  Pinned, the guest keeps one vendor
+    and KVM emulates that vendor's instructions on the other's CPUs: info.
     """
     if source.vendor == destination.vendor:
         return []

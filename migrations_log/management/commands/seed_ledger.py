@@ -24,13 +24,12 @@ from migrations_log.models import MigrationRecord
 
 ROOT = Path(__file__).resolve().parents[3]
 SEED = ROOT / "migrations_log" / "data" / "seed_ledger.json"
+SEED_DUMPS = ROOT / "cpus" / "seed" / "dumps"
 STANDINS = ROOT / "cpus" / "seed" / "standins"
 QEMU_MODELS = ROOT / "cpus" / "cpuid" / "data" / "qemu-7.2-cpu-models.json"
 # A real QEMU 7.2 ``query-cpu-model-expansion`` reply: its boolean props are QEMU 7.2's whole
-# feature vocabulary (read only by --write-standins).
-QEMU_VOCABULARY = (
-    ROOT / "tests" / "dumps" / "thismachine_qemu7.2_qmp_query-cpu-model-expansion_host.jsonl"
-)
+# feature vocabulary (read only by --write-standins).  Kept with the seed dumps, never in tests/.
+QEMU_VOCABULARY = SEED_DUMPS / "thismachine_qemu7.2_qmp_query-cpu-model-expansion_host.jsonl"
 STANDIN_TAGS = ("seed", "stand-in")
 VERSION_FIELDS = {
     "qemu": "qemu_version",
