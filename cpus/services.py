@@ -17,8 +17,8 @@ from cpus.audit import audit
 from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode, vmx
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
+from cpus.cpuid.microarchitectures import microarchitecture
 from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
-from cpus.microarchitectures import microarchitecture
 from cpus.models import (
     CATALOG_OWNER,
     CpuModel,
