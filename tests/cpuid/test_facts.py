@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from cpus.cpuid import assists, facts, guest_models, guest_os, microarchitectures, releases
+from cpus.cpuid import (
+    assists,
+    facts,
+    guest_models,
+    guest_os,
+    identity,
+    microarchitectures,
+    releases,
+    vmx,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "cpus" / "cpuid"
@@ -137,6 +146,40 @@ def check_releases(data: dict) -> None:
     assert data["models"] and isinstance(data["notes"], list)
 
 
+def check_vmx(data: dict) -> None:
+    assert is_text(data["source"])
+    msrs = [word["msr"] for word in data["words"]]
+    assert unique(msrs) and all(HEX.match(m) for m in msrs)
+    names = []
+    for word in data["words"]:
+        assert is_text(word["qemu_word"]) and isinstance(word["control"], bool)
+        assert word["legacy_msr"] is None or HEX.match(word["legacy_msr"])
+        assert all(0 <= int(bit) < 64 for bit in word["bits"])
+        names += list(word["bits"].values())
+    assert all(name.startswith("vmx-") for name in names)
+    # One name twice: QEMU's old name for EPT_VPID_CAP bit 41 (the file's "_names" says why).
+    assert sorted(name for name in set(names) if names.count(name) > 1) == [
+        "vmx-invept-single-context"
+    ]
+
+
+def check_tsc_scaling(data: dict) -> None:
+    assert is_text(data["source"])
+    models = [row["model"] for row in data["intel_family_6"]]
+    assert models and unique(models) and all(HEX.match(m) for m in models)
+    assert all(is_text(row["names"]) for row in data["intel_family_6"])
+
+
+def check_vendors(data: dict) -> None:
+    assert is_text(data["vendors_source"]) and is_text(data["hypervisors_source"])
+    strings = [row["string"] for row in data["vendors"]]
+    assert unique(strings) and all(len(string) == 12 for string in strings)
+    assert all(is_text(row["maker"]) for row in data["vendors"])
+    signatures = [row["signature"] for row in data["hypervisors"]]
+    assert unique(signatures) and all(0 < len(sig) <= 12 for sig in signatures)
+    assert all(is_text(row["name"]) for row in data["hypervisors"])
+
+
 CHECKS = {
     "assists.json": check_assists,
     "guest-os.json": check_guest_os,
@@ -145,7 +188,10 @@ CHECKS = {
     "proxmox-cpu-models.json": check_proxmox,
     "qemu-7.2-cpu-models.json": check_qemu_models,
     "qemu-x86-models-by-release.json": check_releases,
+    "tsc-scaling.json": check_tsc_scaling,
+    "vendors.json": check_vendors,
     "vmware-evc.json": check_vmware_evc,
+    "vmx-msrs.json": check_vmx,
     "x86-64-levels.json": check_levels,
 }
 
@@ -172,6 +218,9 @@ def test_data_file_shape(name):
         ("assists.json", lambda d: d["intel_masking"][0]["models"][0].pop("stepping_rule")),
         ("assists.json", lambda d: d["intel_small_cores"]["models"].append("0x17")),
         ("vmware-evc.json", lambda d: d["modes"].append(d["modes"][0])),
+        ("vmx-msrs.json", lambda d: d["words"][1]["bits"].update({"40": "vmx-intr-exit"})),
+        ("vendors.json", lambda d: d["vendors"].append({"string": "Intel", "maker": "Intel"})),
+        ("tsc-scaling.json", lambda d: d.update(source="")),
     ],
 )
 def test_the_checks_catch_a_broken_file(name, break_it):
@@ -212,6 +261,10 @@ def test_the_rules_read_what_the_files_say():
     assert source["kvm_cpuid_policy"]["text"] == assists.KVM_CPUID_POLICY
     assert source["mechanism_sources"] == assists.SOURCES
     assert assists.V1_MIN_STEPPING == {0x17: 4} and 0x2D in assists.MODEL_CAVEATS
+    assert identity.vendor_name("  Shanghai  ") == "Zhaoxin"
+    assert identity.HYPERVISOR_NAMES["KVMKVMKVM"] == "KVM"
+    # IA32_VMX_PINBASED_CTLS allowing (high half) but not requiring (low half) bit 7.
+    assert vmx.decode({0x481: 1 << (32 + 7)}) == frozenset({"vmx-posted-intr"})
 
 
 def test_nothing_changes_what_the_loader_shares():
