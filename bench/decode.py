@@ -2,8 +2,9 @@
 
     python bench/decode.py [--json] [--seconds S]
 
-Each format is timed on a real sample from tests/dumps (the whole pipeline: input checks,
-format detection, parsing, decoding).  Target: at least 5,000 ``cpuid -r``-sized dumps per second.
+Each format is timed on a real sample (found by tests/samples.py), the whole pipeline (input
+checks, format detection, parsing, decoding).  Target: at least 5,000 ``cpuid -r``-sized dumps
+per second.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cpus.cpuid import decode  # noqa: E402
+from tests.samples import DUMPS  # noqa: E402
 
-DUMPS = ROOT / "tests" / "dumps"
 SAMPLES = {
     "cpuid-r": "thismachine_kvm_EPYC-Milan_cpuid-r.txt",
     "aida64": "aida64_Opteron2378_Shanghai_2S_libcpuid.txt",

@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 from cpus.cpuid import DumpParseError, decode  # noqa: E402
 from cpus.cpuid.formats import MAX_BYTES, MAX_LINE_CHARS  # noqa: E402
 from migrations_log.explain import MAX_MESSAGE_BYTES, explain  # noqa: E402
+from tests.samples import DUMPS  # noqa: E402
 
-DUMPS = ROOT / "tests" / "dumps"
 SIZE = MAX_BYTES - 4096
 LINE = MAX_LINE_CHARS - 1024
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # dump_corpus finds the samples through tests.samples
 _spec = importlib.util.spec_from_file_location(
     "dump_corpus", ROOT / "tests" / "cpus" / "dump_corpus.py"
 )

@@ -2,7 +2,7 @@
 
     python bench/matrix.py [--classes K] [--json] [--guest G] [--hypervisor H]
 
-Prints, for K distinct host classes (default 5,000: the real sample dumps of tests/dumps and
+Prints, for K distinct host classes (default 5,000: the real sample dumps (tests/samples.py) and
 random subsets of their feature sets; no bit outside a real set is ever invented), the directed
 pairs per second of ``matrix.class_matrix``, the time of one ``baseline.compute`` over 1,000
 hosts, and, when ``virsh`` is installed, libvirt's ``cpu-baseline`` time for the same 1,000 hosts
@@ -32,13 +32,12 @@ from cpus.cpuid import DumpParseError, decode, matrix, policies  # noqa: E402
 from cpus.cpuid import baseline as pool_baseline  # noqa: E402
 from cpus.cpuid.baseline import host_view  # noqa: E402
 from cpus.cpuid.compat import parse_guest_cpu  # noqa: E402
-
-DUMPS = ROOT / "tests" / "dumps"
+from tests.samples import DUMPS  # noqa: E402
 
 
 def real_hosts() -> list:
     hosts = []
-    for path in sorted(DUMPS.iterdir()):
+    for path in DUMPS.iterdir():
         if path.suffix not in (".txt", ".xml", ".json", ".jsonl"):
             continue
         try:

@@ -3,7 +3,7 @@
     python bench/preflight.py [--hosts N] [--classes K] [--guest G] [--json]
 
 Builds N hosts (default 10,000) from K distinct host classes (default: the real sample dumps
-of tests/dumps only, repeated, as an inventory of a few CPU generations looks; ``--classes``
+of tests/samples.py only, repeated, as an inventory of a few CPU generations looks; ``--classes``
 adds random subsets of their feature sets, as bench/matrix.py does, never an invented bit),
 reads a VM's guest CPU from tests/engine/vms/vm.yaml (KubeVirt, Haswell-noTSX) unless
 ``--guest`` is given, and times ``preflight.run`` from the first host to all N: the ranked

@@ -28,8 +28,8 @@ from cpus.cpuid import (
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
 from cpus.cpuid.formats import qmp
+from cpus.cpuid.microarchitectures import microarchitecture
 from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
-from cpus.microarchitectures import microarchitecture
 from cpus.models import (
     CATALOG_OWNER,
     CpuModel,

@@ -1,9 +1,9 @@
 """Explain a failed migration's error message: which hypervisor, which axis, which features.
 
 ``explain(message)`` recognises the CPU-compatibility errors of QEMU, KVM, libvirt, VMware
-vSphere, Hyper-V and Xen (XAPI), names the axis of ``docs/DOMAIN.md`` the error is about, lists
-the CPU features it names (canonical Linux names, resolved through the feature table from any
-vocabulary), and says in one plain sentence what happened and what to do.
+vSphere, Hyper-V and Xen (XAPI), names the axis (``docs/domain.md#the-axes``) the error is
+about, lists the CPU features it names (canonical Linux names, resolved through the feature
+table from any vocabulary), and says in one plain sentence what happened and what to do.
 
 Pure Python: no Django import here, so the REST view, the ``explain_error`` command and batch
 jobs all call the same function.  ``docs/errors.md`` lists every recognised shape with a real
@@ -33,7 +33,7 @@ from cpus.cpuid import TABLE, Feature, compat, feature_classes, policies, releas
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
-#: The axes of docs/DOMAIN.md, spelled as there, plus ``unknown`` for an unrecognised message.
+#: The axes of docs/domain.md#the-axes, plus ``unknown`` for an unrecognised message.
 AXES = compat.AXES  # the engine's axes: an explanation points at the same axis as a verdict
 UNKNOWN_AXIS = "unknown"
 # Who printed the message: QEMU and libvirt print their own on KVM hosts, then every hypervisor

@@ -56,12 +56,13 @@ CORE_GROUPS = {
         "errors",
         "table",
         "bulk",
+        "microarchitectures",
     },
     "engine": {"compat", "policies", "baseline", "assists", "vmx", "stack", "matrix", "guest_os"},
     "guest CPU models": {"guest_models", "cpu_map", "releases", "qemu_probe"},
     "VMs and plans": {"preflight", "vmconfig", "planning"},
     "exports": {"export", "orchestrators"},
-    "shared concepts": {"vocabulary", "levels", "feature_classes"},
+    "shared concepts and facts": {"vocabulary", "levels", "feature_classes", "facts"},
 }
 
 

@@ -20,22 +20,28 @@ nothing about the host (``host_unknown``).  None of these mechanisms can change 
 vendor string: they help migrations between generations of one vendor, never across vendors.
 
 Also here: what Hyper-V processor compatibility mode hides per vendor (``hyperv_*``, data in
-``data/assists.json``), and what each hypervisor needs from the hardware (``HYPERVISOR_POLICIES``,
-``KVM_CPUID_POLICY``).  docs/assists.md gives every rule with its source.
+``data/assists.json``), and why KVM needs none of these assists (``KVM_CPUID_POLICY``, the
+message of the KVM policy's ``kvm_cpuid_virtualised`` rule; what each hypervisor does is in
+``policies/``).  docs/assists.md gives every rule with its source.
+
+The facts (each mechanism's citation, the Intel models of each masking generation, the small
+cores, KVM's sentence, the Hyper-V lists) are data in ``data/assists.json``, read through
+``facts``; the rules that apply them are here.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
+from . import facts
+from .facts import hex_int
 from .result import DecodedDump, Identity, Registers
 from .table import TABLE
 
-DATA = Path(__file__).parent / "data" / "assists.json"
+DATA = facts.path("assists.json")
+_FACTS = facts.load(DATA.name)
 
 CONFIDENCES = ("enumerated", "inferred", "unknown")
 MECHANISMS = (
@@ -50,23 +56,7 @@ MECHANISMS = (
 IN_VM_EXPLANATION = "taken inside a VM: the host's assists cannot be seen"
 
 # Citation strings; docs/assists.md expands them.
-_XEN_INTEL = "Xen xen/arch/x86/cpu/intel.c probe_masking_msrs, xen/arch/x86/include/asm/msr-index.h"
-SOURCES = {
-    "intel-mask-v1": f"{_XEN_INTEL}; Xen commits fb150076ae (2008-07-09, Intel) and 79961b311e",
-    "intel-mask-v2": f"{_XEN_INTEL}; Xen commit 2aa16b3831 (2010-06-04, 'Intel: Add CPUID feature "
-    "mask support for NHM processors')",
-    "intel-mask-v3": f"{_XEN_INTEL}; Xen commits cdd4c22d59 (2011-07-19) and e1bec46370 (2012)",
-    "intel-cpuid-faulting": "Linux arch/x86/kernel/cpu/intel.c init_cpuid_fault and commit "
-    "'x86/cpufeature: Detect CPUID faulting support' (2017, 'Intel supports faulting on the CPUID "
-    "instruction beginning with Ivy Bridge'); Xen xen/arch/x86/cpu/common.c probe_cpuid_faulting; "
-    "XTF tests/cpuid-faulting/main.c; model numbers: Linux arch/x86/include/asm/intel-family.h",
-    "amd-cpuid-override": "Xen xen/arch/x86/cpu/amd.c probe_masking_msrs and _probe_mask_msr; Xen "
-    "commit 2c9b12c9e4 (2008-08-29, 'amd: Extended migration support', AMD); AMD pub. #43781 "
-    "'Live Migration with AMD-V Extended Migration Technology' (2008)",
-    "amd-cpuid-user-dis": "Xen xen/include/public/arch-x86/cpufeatureset.h (CPUID_USER_DIS "
-    "11*32+17), msr-index.h (K8_HWCR_CPUID_USER_DIS), amd.c amd_set_cpuid_user_dis; Xen 4.18 "
-    "CHANGELOG ('Support for features new in AMD Genoa CPUs: CPUID_USER_DIS (CPUID Faulting)')",
-}
+SOURCES: dict[str, str] = dict(_FACTS["mechanism_sources"])
 
 _MASK_EXPLANATION = (
     "masking MSRs AND the real CPUID output, so a host can show an older CPU's feature leaves; "
@@ -90,28 +80,32 @@ _XSAVE_SUB1 = ((0xD, 1, "eax"),)
 _LEAF7 = ((0x7, 0, "eax"), (0x7, 0, "ebx"))
 _LEAF6 = ((0x6, 0, "ecx"),)
 
-# Intel family 6 models of each masking generation (Xen intel.c; names from Linux intel-family.h).
-V1_MODELS = {0x17: "Penryn/Wolfdale/Yorkfield/Harpertown", 0x1D: "Dunnington"}
-V1_MIN_STEPPING = {0x17: 4}  # Xen 79961b311e: "model 0x1d, or model 0x17 with stepping >= 4"
-V2_MODELS = {
-    0x1A: "Nehalem-EP/Bloomfield/Gainestown",
-    0x1E: "Lynnfield/Clarksfield/Jasper Forest",
-    0x1F: "Auburndale/Havendale",
-    0x25: "Westmere (Arrandale/Clarkdale)",
-    0x2C: "Westmere-EP (Gulftown)",
-    0x2E: "Nehalem-EX",
-    0x2F: "Westmere-EX",
+# Intel family 6 models of each masking generation (Xen intel.c; names from Linux intel-family.h):
+# model -> names, the minimum stepping where one applies (Xen 79961b311e for 0x17; the signature
+# rule CPUID.1.EAX > 0x000106A2 for 0x1A), and its wording for a report without a stepping.
+_MASKING = {row["mechanism"]: row["models"] for row in _FACTS["intel_masking"]}
+
+
+def _generation(mechanism: str, field: str) -> dict[int, str | int]:
+    return {hex_int(row["model"]): row[field] for row in _MASKING[mechanism] if field in row}
+
+
+V1_MODELS = _generation("intel-mask-v1", "names")
+V1_MIN_STEPPING = _generation("intel-mask-v1", "min_stepping")
+V2_MODELS = _generation("intel-mask-v2", "names")
+V2_MIN_STEPPING = _generation("intel-mask-v2", "min_stepping")
+V3_MODELS = _generation("intel-mask-v3", "names")
+STEPPING_RULES = {
+    **_generation("intel-mask-v1", "stepping_rule"),
+    **_generation("intel-mask-v2", "stepping_rule"),
 }
-V2_MIN_STEPPING = {0x1A: 3}  # the signature rule CPUID.1.EAX > 0x000106A2
-V3_MODELS = {0x2A: "Sandy Bridge", 0x2D: "Sandy Bridge-E/EN/EP"}
+MODEL_CAVEATS = _generation("intel-mask-v3", "caveat")
 # Linux intel-family.h INTEL_FAM6_IVYBRIDGE; every later big core has a higher model number.
 IVY_BRIDGE_MODEL = 0x3A
 # Small-core (Atom) and Xeon Phi models: no source says whether they fault on CPUID, so faulting
-# is "unknown" there rather than inferred.  Linux intel-family.h (_ATOM_*, _XEON_PHI_*), plus the
-# later Atom-based server parts (0xAF Sierra Forest, 0xB6 Grand Ridge, 0xDD Clearwater Forest).
+# is "unknown" there rather than inferred (the list and its source: data/assists.json).
 INTEL_SMALL_CORE_MODELS = frozenset(
-    {0x1C, 0x26, 0x27, 0x35, 0x36, 0x37, 0x4A, 0x4C, 0x4D, 0x5A, 0x5C, 0x5D, 0x5F, 0x75}
-    | {0x7A, 0x86, 0x96, 0x9C, 0xBE, 0xAF, 0xB6, 0xDD, 0x57, 0x85}
+    hex_int(model) for model in _FACTS["intel_small_cores"]["models"]
 )
 NETBURST_FAMILY = 0xF
 AMD_K8_FAMILY = 0xF
@@ -343,7 +337,7 @@ def _intel_masking(identity: Identity) -> Assist | None:
             msrs=(Msr(0x478, "MSR_INTEL_MASK_V1_CPUID1", "CPUID.1: low 32 bits ECX, high EDX"),),
             explanation=f"one {_MASK_EXPLANATION}; v1 covers leaf 1 only",
             source=SOURCES["intel-mask-v1"],
-            caveats=_stepping_caveat(confidence, "stepping >= 4 (Intel's CPUID.1.EAX >= 0x10674)"),
+            caveats=_stepping_caveat(confidence, STEPPING_RULES.get(model, "")),
         )
     if model in V2_MODELS:
         confidence = _stepping_check(identity, V2_MIN_STEPPING.get(model))
@@ -360,7 +354,7 @@ def _intel_masking(identity: Identity) -> Assist | None:
             ),
             explanation=f"two {_MASK_EXPLANATION}; v2 covers leaves 1 and 0x80000001",
             source=SOURCES["intel-mask-v2"],
-            caveats=_stepping_caveat(confidence, "stepping >= 3 (CPUID.1.EAX > 0x106A2)"),
+            caveats=_stepping_caveat(confidence, STEPPING_RULES.get(model, "")),
         )
     if model in V3_MODELS:
         return Assist(
@@ -375,11 +369,7 @@ def _intel_masking(identity: Identity) -> Assist | None:
             ),
             explanation=f"three {_MASK_EXPLANATION}; v3 adds the XSAVE sub-leaf 0xD.1",
             source=SOURCES["intel-mask-v3"],
-            caveats=(
-                ("model 0x2D was added empirically: Intel's application note documents 0x2A only",)
-                if model == 0x2D
-                else ()
-            ),
+            caveats=(MODEL_CAVEATS[model],) if model in MODEL_CAVEATS else (),
         )
     return None
 
@@ -549,11 +539,6 @@ class HyperVCompatibility:
         }
 
 
-@cache
-def _data() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8"))
-
-
 def _vendor_key(vendor: str) -> str:
     key = {"genuineintel": "intel", "authenticamd": "amd"}.get(vendor.lower(), vendor.lower())
     if key not in ("intel", "amd"):
@@ -572,7 +557,7 @@ def hyperv_compatibility(vendor: str, mode: str = "2008r2") -> HyperVCompatibili
     if mode not in HYPERV_MODES:
         raise ValueError(f"unknown Hyper-V compatibility mode {mode!r}; use one of {HYPERV_MODES}")
     key = _vendor_key(vendor)
-    data = _data()
+    data = _FACTS
     spec = data["hyperv_modes"][mode]
     entries = []
     if "inherits" in spec:
@@ -618,82 +603,8 @@ def hyperv_dynamic_visible_mask(host_feature_masks: Iterable[int]) -> int:
     return visible
 
 
-# --- What each hypervisor needs from the hardware ------------------------------------------------
+# --- Why KVM needs no assist (policies/kvm.py kvm_cpuid_virtualised) --------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class HypervisorPolicy:
-    """Whether a hypervisor needs a hardware assist to show a guest less than the host has."""
-
-    hypervisor: str
-    needs_assist: bool
-    explanation: str
-    source: str
-
-
-KVM_CPUID_POLICY = (
-    "KVM needs no CPUID masking or faulting hardware: under VT-x every CPUID a guest executes "
-    "exits to the hypervisor unconditionally, and under AMD-V KVM always sets the CPUID intercept, "
-    "so KVM answers from the vCPU's own CPUID table (KVM_SET_CPUID2) whatever the host CPU is; "
-    "this is why the 2008 KVM demo could move a running guest between Intel and AMD hosts with "
-    "one common CPU model"
-)
-
-HYPERVISOR_POLICIES = {
-    "kvm": HypervisorPolicy(
-        "kvm",
-        needs_assist=False,
-        explanation=KVM_CPUID_POLICY,
-        source="Intel SDM vol. 3C 'Instructions That Cause VM Exits Unconditionally' (CPUID); "
-        "Linux arch/x86/kvm/svm/svm.c init_vmcb: svm_set_intercept(svm, INTERCEPT_CPUID)",
-    ),
-    "vmware": HypervisorPolicy(
-        "vmware",
-        needs_assist=False,
-        explanation=(
-            "VMware EVC presents each host's CPU as an earlier generation's; VMware's documents "
-            "name Intel FlexMigration and AMD-V Extended Migration for it, but on a host with "
-            "VT-x/AMD-V (which EVC requires enabled where the CPU has it) the guest's CPUID exits "
-            "to ESXi, so those assists are needed only on hosts without hardware virtualisation; "
-            "a CPU that supports an EVC mode supports every lower mode of its vendor (KB "
-            "1003212); EVC never crosses vendors, and VMware warns it 'cannot prevent virtual "
-            "machines from accessing hidden CPU features in all circumstances'"
-        ),
-        source="VMware vSphere 6.7 documentation, Enhanced vMotion Compatibility "
-        "(GUID-9F444D9B-44A0-4967-8C07-693C6B40278A); vSphere 5.0 documentation, EVC "
-        "Requirements for Hosts (GUID-FEC87C0B-7276-4152-8EAA-915305E64FED); VMware KB 1003212; "
-        "Intel SDM vol. 3C 'Instructions That Cause VM Exits Unconditionally' (CPUID)",
-    ),
-    "hyperv": HypervisorPolicy(
-        "hyperv",
-        needs_assist=False,
-        explanation=(
-            "Hyper-V processor compatibility mode hides features by intercepting the guest's "
-            "CPUID and clearing bits; 'Your processor does not need to have AMD Extended "
-            "Migration or Intel Flex Migration technology'; same vendor only"
-        ),
-        source="Ben Armstrong, MSDN blog, 2009-06-09; Jeff Woolsey, Windows Virtualization Team "
-        "blog, July 2009",
-    ),
-    "xen": HypervisorPolicy(
-        "xen",
-        needs_assist=False,
-        explanation=(
-            "Xen HVM guests get their CPUID policy by interception, like KVM; only PV guests "
-            "need the host's masking, override or faulting, and since Xen 4.7 the policy is set "
-            "per VM ('it is no longer necessary to mask a host')"
-        ),
-        source="Xen intel.c/amd.c *_ctxt_switch_masking (PV domains only); Xen command-line "
-        "docs before commit 317051c2f0",
-    ),
-}
-
-
-def hypervisor_policy(hypervisor: str) -> HypervisorPolicy:
-    """What a hypervisor (``kvm``, ``vmware``, ``hyperv``, ``xen``) needs from the host CPU."""
-    try:
-        return HYPERVISOR_POLICIES[hypervisor]
-    except KeyError:
-        raise ValueError(
-            f"unknown hypervisor {hypervisor!r}; use one of {sorted(HYPERVISOR_POLICIES)}"
-        ) from None
+# Shown as the KVM rule's message (policies/kvm.py); its source is in data/assists.json.
+KVM_CPUID_POLICY: str = _FACTS["kvm_cpuid_policy"]["text"]

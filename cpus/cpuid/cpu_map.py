@@ -13,10 +13,11 @@ from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
 
+from . import facts
 from .errors import DumpParseError
 from .table import TABLE, Feature
 
-BUNDLED = Path(__file__).parent / "data" / "libvirt-9.0-cpu_map"
+BUNDLED = facts.path("libvirt-9.0-cpu_map")
 
 
 @dataclass(frozen=True)

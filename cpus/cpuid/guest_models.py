@@ -28,19 +28,17 @@ expansions list and OS-state bits are dropped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from . import cpu_map
+from . import cpu_map, facts
 from .table import TABLE
 
-DATA = Path(__file__).parent / "data"
-QEMU_DATA = DATA / "qemu-7.2-cpu-models.json"
-EVC_DATA = DATA / "vmware-evc.json"
-LEVELS_DATA = DATA / "x86-64-levels.json"
-PROXMOX_DATA = DATA / "proxmox-cpu-models.json"
+DATA = facts.DATA
+QEMU_DATA = facts.path("qemu-7.2-cpu-models.json")
+EVC_DATA = facts.path("vmware-evc.json")
+LEVELS_DATA = facts.path("x86-64-levels.json")
+PROXMOX_DATA = facts.path("proxmox-cpu-models.json")
 
 SOURCES = ("qemu", "libvirt", "vmware-evc", "x86-64-level", "proxmox")
 _NOT_MODELS = frozenset({"host", "max", "base"})
@@ -114,7 +112,7 @@ def _mask(names, vocabulary: str, where: str) -> int:
 def qemu_models(document: dict | None = None) -> list[GuestModel]:
     """QEMU's models from the bundled 7.2 snapshot, or from ``document`` (the same shape, as
     ``qemu_probe.probe`` returns it for a local QEMU)."""
-    document = document or json.loads(QEMU_DATA.read_text())
+    document = document or facts.load(QEMU_DATA.name)
     definitions = document["definitions"]
     aliases: dict[str, list[str]] = {}
     for name, definition in definitions.items():
@@ -164,7 +162,7 @@ def libvirt_models(directory: str | None = None) -> list[GuestModel]:
 
 def evc_modes() -> list[GuestModel]:
     """EVC modes with a feature list; modes VMware has but we cannot derive are left out."""
-    document = json.loads(EVC_DATA.read_text())
+    document = facts.load(EVC_DATA.name)
     return [
         GuestModel(
             name=mode["key"],
@@ -184,16 +182,16 @@ def evc_modes() -> list[GuestModel]:
 @cache
 def evc_vcenter_names() -> dict[str, str]:
     """Every EVC mode key we know (derivable or not) -> vCenter's display name, VMware's order."""
-    return {mode["key"]: mode["vcenter_name"] for mode in json.loads(EVC_DATA.read_text())["modes"]}
+    return {mode["key"]: mode["vcenter_name"] for mode in facts.load(EVC_DATA.name)["modes"]}
 
 
 def evc_mode_keys() -> list[str]:
     """Every EVC mode key we know, derivable or not, in VMware's order."""
-    return [mode["key"] for mode in json.loads(EVC_DATA.read_text())["modes"]]
+    return [mode["key"] for mode in facts.load(EVC_DATA.name)["modes"]]
 
 
 def x86_64_levels() -> list[GuestModel]:
-    document = json.loads(LEVELS_DATA.read_text())
+    document = facts.load(LEVELS_DATA.name)
     models = []
     mask = 0
     for level in document["levels"]:
@@ -213,7 +211,7 @@ def x86_64_levels() -> list[GuestModel]:
 
 @cache
 def proxmox_data() -> dict:
-    return json.loads(PROXMOX_DATA.read_text())
+    return facts.load(PROXMOX_DATA.name)
 
 
 def proxmox_types(qemu: list[GuestModel] | None = None) -> list[GuestModel]:

@@ -11,17 +11,15 @@ Pure core: no Django.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from . import guest_models
+from . import facts, guest_models
 from .baseline import names
 from .policies.base import Reason
 from .table import TABLE
 
-DATA = Path(__file__).resolve().parent / "data" / "guest-os.json"
+DATA = facts.path("guest-os.json")
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class GuestOs:
 
 @cache
 def catalog() -> tuple[GuestOs, ...]:
-    document = json.loads(DATA.read_text())
+    document = facts.load(DATA.name)
     releases = []
     for entry in document["releases"]:
         level = guest_models.find(entry["level"])

@@ -1,50 +1,24 @@
 """CPU identity from raw CPUID registers: vendor, family/model/stepping, brand, address sizes,
-leaf limits, and whether the dump was taken inside a virtual machine."""
+leaf limits, and whether the dump was taken inside a virtual machine.  The vendor strings and
+hypervisor signatures it recognises are data: ``data/vendors.json``."""
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
 
+from . import facts
 from .result import Identity, Registers
 
-HYPERVISOR_NAMES = {
-    "KVMKVMKVM": "KVM",
-    "Microsoft Hv": "Hyper-V",
-    "VMwareVMware": "VMware",
-    "XenVMMXenVMM": "Xen",
-    "TCGTCGTCGTCG": "QEMU (TCG)",
-    "bhyve bhyve": "bhyve",
-    "ACRNACRNACRN": "ACRN",
-    "lrpepyh  vr": "Parallels",
-    "VBoxVBoxVBox": "VirtualBox",
-    "QNXQVMBSQG": "QNX hypervisor",
-}
+_DATA = facts.load("vendors.json")
+# Hypervisor signature (CPUID 0x40000000) -> the hypervisor's name.
+HYPERVISOR_NAMES: dict[str, str] = {row["signature"]: row["name"] for row in _DATA["hypervisors"]}
 
 
-# CPUID vendor strings (leaf 0) -> the maker's name, for display and for filtering by name.
-# Linux recognises these in arch/x86/kernel/cpu/{intel,amd,hygon,centaur,zhaoxin,cyrix,
-# transmeta,umc,vortex}.c (``c_ident``); the rest are in the vendors' own documents.
-VENDOR_NAMES = {
-    "GenuineIntel": "Intel",
-    "GenuineIotel": "Intel",  # a known misprogrammed Intel part (Linux intel.c)
-    "AuthenticAMD": "AMD",
-    "AMDisbetter!": "AMD",  # early AMD K5 engineering samples
-    "HygonGenuine": "Hygon",
-    "  Shanghai  ": "Zhaoxin",
-    "CentaurHauls": "Centaur (VIA, Zhaoxin)",
-    "VIA VIA VIA ": "VIA",
-    "GenuineTMx86": "Transmeta",
-    "TransmetaCPU": "Transmeta",
-    "CyrixInstead": "Cyrix",
-    "Geode by NSC": "National Semiconductor",
-    "Genuine  RDC": "RDC",
-    "Vortex86 SoC": "DM&P Vortex86",
-    "UMC UMC UMC ": "UMC",
-    "NexGenDriven": "NexGen",
-    "RiseRiseRise": "Rise",
-    "SiS SiS SiS ": "SiS",
-}
+# CPUID vendor strings (leaf 0) -> the maker's name, for display and for filtering by name.  The
+# table and its sources (Linux's ``c_ident`` of each vendor's cpu_dev, the vendors' documents)
+# are data/vendors.json.
+VENDOR_NAMES: dict[str, str] = {row["string"]: row["maker"] for row in _DATA["vendors"]}
 # A name typed in a filter -> every vendor string it covers (Zhaoxin CPUs report either string).
 VENDOR_STRINGS_BY_NAME: dict[str, tuple[str, ...]] = {}
 for _string, _name in VENDOR_NAMES.items():

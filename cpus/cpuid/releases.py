@@ -19,15 +19,15 @@ Pure core: no Django.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).with_name("data")
-QEMU_RELEASES = DATA / "qemu-x86-models-by-release.json"
-LIBVIRT_RELEASES = DATA / "libvirt-x86-models-by-release.json"
+from . import facts
+
+DATA = facts.DATA
+QEMU_RELEASES = facts.path("qemu-x86-models-by-release.json")
+LIBVIRT_RELEASES = facts.path("libvirt-x86-models-by-release.json")
 
 # X86CPUVersionDefinition and the NAME-vN names: QEMU 4.1.0.
 VERSIONED_NAMES_SINCE = (4, 1, 0)
@@ -51,12 +51,12 @@ def show(version: tuple[int, ...] | None) -> str:
 
 @lru_cache(maxsize=1)
 def qemu_table() -> dict:
-    return json.loads(QEMU_RELEASES.read_text())
+    return facts.load(QEMU_RELEASES.name)
 
 
 @lru_cache(maxsize=1)
 def libvirt_table() -> dict:
-    return json.loads(LIBVIRT_RELEASES.read_text())
+    return facts.load(LIBVIRT_RELEASES.name)
 
 
 @dataclass(frozen=True)

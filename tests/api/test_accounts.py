@@ -1,14 +1,13 @@
 """Sign-up, login, the profile's API token, and CSRF on forms."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS
 
 
 @pytest.mark.django_db

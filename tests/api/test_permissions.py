@@ -2,7 +2,6 @@
 
 import datetime
 import json
-from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,8 +9,8 @@ from rest_framework.test import APIClient
 from cpus import services
 from cpus.models import MatrixRun
 from migrations_log import services as ledger
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 ROLES = ("anonymous", "other", "owner", "staff")
 
 # (method, url template, body, expected status per role in ROLES order).  {host} and {report}

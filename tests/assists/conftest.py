@@ -1,10 +1,7 @@
-from pathlib import Path
-
 import pytest
 
 from cpus.cpuid import decode
-
-DUMPS = Path(__file__).resolve().parent.parent / "dumps"
+from tests.samples import DUMPS
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from cpus.cpuid.assists import (
     assists_of,
     migration_assists,
 )
+from tests.samples import DUMPS
 
 INTEL = "GenuineIntel"
 AMD = "AuthenticAMD"
@@ -362,7 +363,7 @@ def test_other_vendors_get_no_assist():
 
 
 def test_every_assist_is_complete_and_serialisable(dump):
-    names = [path.name for path in (Path(__file__).parents[1] / "dumps").glob("aida64_*")]
+    names = [path.name for path in DUMPS.glob("aida64_*")]
     identities = [intel(0x17, 2), intel(0x17, None), intel(0x2D, 7), intel(0x4D, 8)]
     identities += [amd(0xF, None), amd(0x15, 2), amd(0x19, 0x11, 1)]
     reports = [assists_of(dump(name)) for name in names]

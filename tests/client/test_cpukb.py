@@ -23,10 +23,10 @@ from django.core.cache import cache
 
 from cpus.cpuid import decode
 from cpus.models import HostReport
+from tests.samples import DUMPS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = REPO_ROOT / "client" / "cpukb.py"
-DUMPS = REPO_ROOT / "tests" / "dumps"
 
 # Host name -> dump of tests/dumps loaded as that host's report.
 HOST_DUMPS = {

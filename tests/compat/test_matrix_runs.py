@@ -3,7 +3,6 @@
 import datetime
 import os
 import signal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ from cpus import selectors, services
 from cpus.compat import runs as matrix_runs
 from cpus.cpuid import compat, matrix
 from cpus.models import Host, MatrixRun, MatrixTile
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 NOT_REPORTS = {
     "README.md",
     "thismachine_kvm_EPYC-Milan_cpuid-1_decoded.txt",
@@ -22,7 +21,7 @@ NOT_REPORTS = {
 
 
 def load_pool() -> list[Host]:
-    for path in sorted(DUMPS.iterdir()):
+    for path in DUMPS.iterdir():
         if path.name not in NOT_REPORTS:
             services.report_ingest(raw=path.read_bytes(), host_name=path.stem[:100], tags=("pool",))
     return list(Host.objects.filter(tags__name="pool").order_by("name", "id"))

@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,8 +9,8 @@ from hypothesis import strategies as st
 
 from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.formats import MAX_BYTES
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 SAMPLES = sorted(p.name for p in DUMPS.iterdir() if p.name != "README.md")
 # `make fuzz` runs these parser fuzz tests with a much larger budget (CPUKB_FUZZ_EXAMPLES).
 FUZZ_EXAMPLES = int(os.environ.get("CPUKB_FUZZ_EXAMPLES", "0"))

@@ -4,7 +4,6 @@ on a real dump changed in the one way the class needs (marked "derived" here and
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from cpus.cpuid import TABLE, decode
 from cpus.cpuid.errors import DumpParseError
 from cpus.cpuid.formats import MAX_BYTES, MAX_PARSED_BYTES
 from cpus.cpuid.identity import family_model_stepping
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 JAGUAR = "aida64_A4-5000_Jaguar_Kabini_untaggedD_libcpuid_cpu0.txt"
 ZHAOXIN = "aida64_ZhaoxinKX-6640MA_LuJiaZui_libcpuid_cpu0.txt"
 XSAVE1 = {"xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd"}

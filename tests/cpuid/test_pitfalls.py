@@ -1,10 +1,7 @@
-"""The pitfalls of cpuid-formats.md §1.10, each on a real sample."""
-
-from pathlib import Path
+"""The pitfalls of docs/formats.md#what-the-decoder-does-with-a-raw-dump, each on a real sample."""
 
 from cpus.cpuid import TABLE, decode
-
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS
 
 
 def names(decoded):

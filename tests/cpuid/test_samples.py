@@ -1,13 +1,10 @@
 """Every real sample decodes to the right identity, and detect() picks its format."""
 
-from pathlib import Path
-
 import pytest
 
 from cpus.cpuid import DumpParseError, decode, detect
 from cpus.cpuid.formats import to_text
-
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS, SEED_DUMPS, TEST_DUMPS, Samples
 
 # file -> (format, vendor, family, model, stepping, brand) as printed by the CPU itself
 SAMPLES = {
@@ -276,6 +273,38 @@ NOT_REPORTS = {
 def test_every_sample_file_is_covered():
     files = {p.name for p in DUMPS.iterdir() if p.name != "README.md"}
     assert files == set(SAMPLES) | set(NOT_REPORTS)
+
+
+def test_each_sample_is_kept_in_one_folder_only():
+    both = {name: paths for name, paths in DUMPS.paths().items() if len(paths) > 1}
+    assert not both, f"kept in both cpus/seed/dumps and tests/dumps: {sorted(both)}"
+    # The seed catalog's samples are the runtime's; the test-only ones stay in tests/dumps.
+    assert DUMPS / "aida64_XeonE5462_Harpertown_2S_libcpuid.txt" == (
+        SEED_DUMPS / "aida64_XeonE5462_Harpertown_2S_libcpuid.txt"
+    )
+    assert DUMPS / "thismachine_kvm_EPYC-Milan_lscpu.txt" == (
+        TEST_DUMPS / "thismachine_kvm_EPYC-Milan_lscpu.txt"
+    )
+
+
+def test_the_resolver_sees_a_name_held_twice_and_refuses_an_unknown_one(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    for folder in (first, second):
+        (folder / "same.txt").write_text("x")
+        (folder / "README.md").write_text("about")
+    (second / "only.txt").write_text("y")
+    samples = Samples((first, second))
+
+    assert samples.paths() == {
+        "only.txt": [second / "only.txt"],
+        "same.txt": [first / "same.txt", second / "same.txt"],
+    }
+    assert [path.name for path in samples.iterdir()] == ["only.txt", "same.txt"]
+    assert samples / "only.txt" == second / "only.txt"
+    with pytest.raises(FileNotFoundError, match="no sample dump"):
+        samples / "missing.txt"
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

@@ -9,8 +9,7 @@ import pytest
 
 from cpus.cpuid import TABLE, cpu_map
 from cpus.cpuid.table import normalise
-
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS
 
 CPU_MAP = Path(cpu_map.BUNDLED)
 REGISTERS = ("eax", "ebx", "ecx", "edx")

@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from cpus import services
+from tests.samples import DUMPS
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "cpus" / "seed"
@@ -41,6 +42,6 @@ def api(db, django_user_model):
 @pytest.fixture
 def dump_bytes():
     def read(name: str) -> bytes:
-        return (ROOT / "tests" / "dumps" / name).read_bytes()
+        return (DUMPS / name).read_bytes()
 
     return read

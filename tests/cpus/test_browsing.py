@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.samples import DUMPS
+
 ROOT = Path(__file__).resolve().parents[2]
-DUMPS = ROOT / "tests" / "dumps"
 
 # Penryn (Harpertown) has SSE4.1 but not POPCNT, which came with Nehalem.
 PENRYN = {

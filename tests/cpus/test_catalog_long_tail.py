@@ -1,14 +1,12 @@
 """Browsing a catalog of many vendors (issue 16): vendor names, codename search, sortable
 columns with stable pages, on real dumps from tests/dumps."""
 
-from pathlib import Path
-
 import pytest
 
 from cpus import services
 from cpus.models import CpuModel
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 FILES = [
     "aida64_ZhaoxinKX-6640MA_LuJiaZui_libcpuid_cpu0.txt",
     "aida64_A4-5000_Jaguar_Kabini_untaggedD_libcpuid_cpu0.txt",

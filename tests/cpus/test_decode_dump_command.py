@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.samples import DUMPS
+
 ROOT = Path(__file__).resolve().parents[2]
-DUMPS = ROOT / "tests" / "dumps"
 HARPERTOWN = DUMPS / "aida64_XeonE5462_Harpertown_2S_libcpuid.txt"
 BARCELONA = DUMPS / "libvirt_cputestdata_x86_64-cpuid-Opteron-2350.xml"
 

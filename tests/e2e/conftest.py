@@ -21,8 +21,9 @@ import redis
 from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
+from tests.samples import DUMPS
+
 ROOT = Path(__file__).resolve().parents[2]
-DUMPS = ROOT / "tests" / "dumps"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CPUKB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

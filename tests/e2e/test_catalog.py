@@ -1,22 +1,20 @@
 """In the browser: the home page, the catalog, a CPU page, and uploading a dump through the form."""
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from cpus import services
 from cpus.models import CpuModel, HostReport
-
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_home_catalog_and_the_shanghai_cpu_page(page, demo_pool, screenshot):
     # A fuller catalog than the 2008 pool: every AIDA64 and libcpuid raw dump of the tests.
-    for path in sorted(DUMPS.glob("aida64_*.txt")) + sorted(DUMPS.glob("libcpuidraw_*.txt")):
+    for path in DUMPS.glob("aida64_*.txt") + DUMPS.glob("libcpuidraw_*.txt"):
         services.report_ingest(raw=path.read_bytes())
     cpus = CpuModel.objects.count()
     amd = CpuModel.objects.filter(vendor="AuthenticAMD").count()

@@ -3,17 +3,16 @@ in the browser: nothing runs, no element is made from them, and the text reads l
 where the server renders it and where the page's JavaScript does (the heatmap's reasons panel)."""
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from cpus.models import Host, MatrixRun
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 HOST = "<script>window.__xss=1</script><b>bold</b>"
 IMG = '<img src=x onerror="window.__xss=2">'
 NOTES = f"Notes {IMG} & <i>more</i>\nsecond line"

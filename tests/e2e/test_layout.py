@@ -5,7 +5,6 @@ host picker selects a pool by tag and finds hosts by search."""
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -14,8 +13,8 @@ from playwright.sync_api import expect
 from cpus import services
 from cpus.models import GuestCpuModel
 from migrations_log import services as ledger_services
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 WIDTHS = (390, 1280)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

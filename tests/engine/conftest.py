@@ -6,8 +6,8 @@ import pytest
 
 from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.baseline import host_view
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parent.parent / "dumps"
 HARPERTOWN = "aida64_XeonE5462_Harpertown_2S_libcpuid.txt"
 BARCELONA = "libvirt_cputestdata_x86_64-cpuid-Opteron-2350.xml"
 SHANGHAI = "aida64_Opteron2378_Shanghai_2S_libcpuid.txt"
@@ -15,7 +15,7 @@ SHANGHAI = "aida64_Opteron2378_Shanghai_2S_libcpuid.txt"
 
 def _load_all() -> dict:
     hosts = {}
-    for path in sorted(DUMPS.iterdir()):
+    for path in DUMPS.iterdir():
         if path.suffix not in (".txt", ".xml", ".json", ".jsonl"):
             continue
         try:

@@ -3,10 +3,11 @@
 from cpus.cpuid import baseline, compat, cpu_map, export, matrix
 from cpus.cpuid.table import TABLE
 
-# The pool's baseline, written out by hand.  DOMAIN.md: between libvirt's Penryn and Opteron_G3
-# the common set is 27 features, libvirt's Opteron_G2 minus rdtscp and svm.  The real hosts
-# share more than the models: vme (a real, virtualised feature: kept), ht and monitor (topology
-# and MONITOR/MWAIT, which KVM never gives a guest: left out as "not virtualised").
+# The pool's baseline, written out by hand.  docs/domain.md#where-the-project-comes-from: between
+# libvirt's Penryn and Opteron_G3 the common set is 27 features, libvirt's Opteron_G2 minus
+# rdtscp and svm.  The real hosts share more than the models: vme (a real, virtualised feature:
+# kept), ht and monitor (topology and MONITOR/MWAIT, which KVM never gives a guest: left out as
+# "not virtualised").
 DEMO_BASELINE = sorted(
     """
     apic clflush cmov cx16 cx8 de fpu fxsr lahf_lm lm mca mce mmx msr mtrr nx pae pat pge pni

@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from cpus.models import CpuModel, FeatureSet, Host, HostReport, MatrixRun
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 # Reports of CPUs outside the demo pool: each upload creates a report, a host and a CPU model.
 UPLOADS = (
     "aida64_Opteron2431_Istanbul_2S_libcpuid.txt",

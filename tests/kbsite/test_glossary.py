@@ -11,9 +11,9 @@ from django.contrib.staticfiles import finders
 from cpus import services as cpu_services
 from cpus.cpuid import compat
 from kbsite.verdicts import BY_LEVEL, VERDICTS
+from tests.samples import DUMPS
 
 ROOT = Path(__file__).resolve().parents[2]
-DUMPS = ROOT / "tests" / "dumps"
 HOSTS = {
     "harpertown": "aida64_XeonE5462_Harpertown_2S_libcpuid.txt",
     "shanghai": "aida64_Opteron2378_Shanghai_2S_libcpuid.txt",

@@ -1,15 +1,13 @@
 """The accuracy page shows its sample size and a 95 % Wilson interval, never a bare 1.00."""
 
 import datetime
-from pathlib import Path
 
 import pytest
 
 from cpus import services as cpu_services
 from migrations_log import services
 from migrations_log.services import wilson_interval
-
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,13 @@
 """Words on the ledger pages that used to mislead: who submitted a record."""
 
 import datetime
-from pathlib import Path
 
 import pytest
 
 from cpus import services as cpu_services
 from migrations_log import services
 from migrations_log.models import MigrationRecord
-
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+from tests.samples import DUMPS
 
 
 @pytest.fixture

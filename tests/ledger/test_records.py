@@ -2,7 +2,6 @@
 
 import datetime
 import json
-from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -12,8 +11,8 @@ from cpus import services as cpu_services
 from cpus.cpuid import compat
 from migrations_log import services
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 HOSTS = {
     "harpertown": "aida64_XeonE5462_Harpertown_2S_libcpuid.txt",
     "barcelona": "libvirt_cputestdata_x86_64-cpuid-Opteron-2350.xml",

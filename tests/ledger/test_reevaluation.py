@@ -3,7 +3,6 @@ re-evaluation lists those whose verdict changes under the current engine and whe
 verdict agrees with the real outcome (fixed, broken, changed)."""
 
 import datetime
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from cpus import services as cpu_services
 from cpus.cpuid import compat
 from migrations_log import services
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 FILES = {
     "naples": "libcpuidraw_EPYC7551P_Naples.txt",
     "genoa": "aida64_EPYC9124_Genoa_libcpuid.txt",

@@ -4,15 +4,13 @@ An anonymous visitor sees each form page with a "sign in to ..." notice; an anon
 sent to the login page (with the reason shown there) and stores nothing.  GET forms that only
 read (pool baseline, what-if, pair check) stay open."""
 
-from pathlib import Path
-
 import pytest
 from rest_framework.test import APIClient
 
 from cpus.models import Host, HostReport, MatrixRun
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 E5420 = DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt"
 
 

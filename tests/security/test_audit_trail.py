@@ -1,15 +1,13 @@
 """The audit trail: who changed what and when, on the host, report, record and pool tag pages
 and in the API detail answers."""
 
-from pathlib import Path
-
 import pytest
 from rest_framework.test import APIClient
 
 from cpus.models import AuditEvent, Host, HostReport
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 E5420 = (DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt").read_text()
 
 

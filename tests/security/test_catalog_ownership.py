@@ -4,7 +4,6 @@ so no user's upload, host name or tag changes what another user is told."""
 
 import datetime
 import importlib
-from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
@@ -14,8 +13,8 @@ from cpus import services
 from cpus.models import Host, HostReport, MatrixRun, PoolTag
 from migrations_log import services as ledger
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 E5420 = DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt"
 HARPERTOWN, SHANGHAI = "xeon-e5462-harpertown", "opteron-2378-shanghai"
 

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from cpus.models import CpuModel, FeatureSet, Host, HostReport
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,7 @@ XML_BOMB = (
     )
     + "]><cpudata arch='x86'>&lol9;</cpudata>"
 )
+
 # As text: what JSON `raw` and a pasted form field can carry.
 HOSTILE_TEXT = {
     "nul": ("processor\t: 0\n\x00vendor_id\t: GenuineIntel\n", "NUL"),
@@ -122,9 +124,7 @@ def test_api_refuses_a_file_over_the_default_limit(api):
 
 def test_api_applies_the_configured_limit_to_raw_text_too(api, settings):
     settings.CPUKB_MAX_UPLOAD_BYTES = 4096
-    raw = (
-        settings.BASE_DIR / "tests" / "dumps" / "aida64_Opteron2378_Shanghai_2S_libcpuid.txt"
-    ).read_text()
+    raw = (DUMPS / "aida64_Opteron2378_Shanghai_2S_libcpuid.txt").read_text()
     assert len(raw.encode()) > 4096
     response = api.post("/api/reports/", {"raw": raw}, format="json")
     assert response.status_code == 400

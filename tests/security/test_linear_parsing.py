@@ -13,7 +13,6 @@ code takes 0.01-0.3 s on these inputs. Pure core: no database.
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,8 +28,8 @@ from cpus.cpuid.formats import (
     to_text,
 )
 from migrations_log.explain import MAX_MESSAGE_BYTES, explain
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 BOUND_SECONDS = 1.0
 # A real dump's rows repeated to 2 MB are not refused early but parsed whole (tens of thousands of
 # elements): linear, yet real work, so on a loaded 2-core CI machine it gets twice the bound.

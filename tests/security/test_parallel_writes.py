@@ -16,7 +16,6 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -25,6 +24,7 @@ from rest_framework.authtoken.models import Token
 from cpus import services
 from cpus.models import CpuModel, FeatureSet, Host, HostReport, PoolTag
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
 # Plain transactional tests: each creates what it needs (features, accounts; the catalog account
 # is created on demand by services.catalog_owner), so nothing has to be restored from the
@@ -32,7 +32,6 @@ from migrations_log.models import MigrationRecord
 # transactional test's flush.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 BASES = ("libcpuidraw_XeonE5420_Harpertown.txt", "libcpuidraw_EPYC7551P_Naples.txt")
 PARALLEL = 20
 

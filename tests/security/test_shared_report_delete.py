@@ -2,14 +2,12 @@
 users' hosts.  Deleting it must not leave another user's host without one: 409, nothing
 deleted; once no other user's host uses it, its uploader may delete it."""
 
-from pathlib import Path
-
 import pytest
 from rest_framework.test import APIClient
 
 from cpus.models import Host, HostReport
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 E5420 = (DUMPS / "libcpuidraw_XeonE5420_Harpertown.txt").read_text()
 NAPLES = (DUMPS / "libcpuidraw_EPYC7551P_Naples.txt").read_text()
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from .. import releases
+from .. import facts, releases
 from ..baseline import (
     HostView,
     assist_masks,
     host_assists,
     names,
 )
+from ..facts import hex_int
 from ..feature_classes import INVTSC, VMX_SVM, VOLATILE
 from ..guest_models import GuestModel
 from ..table import TABLE
@@ -63,43 +64,12 @@ class Reason(NamedTuple):
         }
 
 
-# Intel family-6 models from Skylake on (client, server, workstation, Atom server parts of that
-# era excluded) whose VMX offers "Use TSC scaling": Linux added VMX TSC scaling for Skylake
-# (commit "KVM: VMX: Enable and initialize VMX TSC scaling", 2015, whose message names Skylake as
-# the first CPU with it); later cores keep it.  Used only when a dump carries no VMX MSRs, and
-# then said to be inferred.
+# Intel family-6 models from Skylake on whose VMX offers "Use TSC scaling" (Linux commit "KVM: VMX:
+# Enable and initialize VMX TSC scaling", 2015, names Skylake as the first): the list and its
+# source are data/tsc-scaling.json.  Used only when a dump carries no VMX MSRs, and then said to
+# be inferred.
 _INTEL_TSC_SCALING_MODELS = frozenset(
-    {
-        0x4E,  # Skylake mobile
-        0x5E,  # Skylake desktop
-        0x55,  # Skylake-SP, Cascade Lake, Cooper Lake
-        0x8E,  # Kaby/Coffee/Whiskey/Amber Lake mobile
-        0x9E,  # Kaby/Coffee Lake desktop
-        0xA5,  # Comet Lake
-        0xA6,  # Comet Lake mobile
-        0x66,  # Cannon Lake
-        0x6A,  # Ice Lake-SP
-        0x6C,  # Ice Lake-D
-        0x7D,  # Ice Lake client
-        0x7E,  # Ice Lake mobile
-        0x8C,  # Tiger Lake
-        0x8D,  # Tiger Lake H
-        0xA7,  # Rocket Lake
-        0x8F,  # Sapphire Rapids
-        0xCF,  # Emerald Rapids
-        0xAD,  # Granite Rapids
-        0xAE,  # Granite Rapids D
-        0x97,  # Alder Lake
-        0x9A,  # Alder Lake mobile
-        0xB7,  # Raptor Lake
-        0xBA,  # Raptor Lake P
-        0xBF,  # Raptor Lake S
-        0xAA,  # Meteor Lake
-        0xAC,  # Meteor Lake
-        0xC5,  # Arrow Lake
-        0xC6,  # Arrow Lake
-        0xBD,  # Lunar Lake
-    }
+    hex_int(row["model"]) for row in facts.load("tsc-scaling.json")["intel_family_6"]
 )
 
 
@@ -381,7 +351,7 @@ def report_in_vm(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -
 
 def report_names_only(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> list[Reason]:
     """A name-based report (/proc/cpuinfo, lscpu, libvirt XML, QMP) lists the features its tool
-    knew by name: one it does not name is unknown, not absent (docs/cpuid-formats.md)."""
+    knew by name: one it does not name is unknown, not absent (docs/formats.md)."""
     return [
         Reason(
             "report",

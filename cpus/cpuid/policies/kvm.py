@@ -57,10 +57,15 @@ from .base import (
     vendor_name,
 )
 
-# QEMU 7.2 kvm_default_props (target/i386/kvm/kvm-cpu.c), the CPUID-feature entries: the kvm-*
-# paravirtual properties are not CPUID features of the table.  x2apic is set off without an
-# in-kernel irqchip, which every libvirt/QEMU KVM setup has.
-KVM_DEFAULTS = {"x2apic": True, "acpi": False, "monitor": False, "svm": False}
+# QEMU 7.2 kvm_default_props (target/i386/kvm/kvm-cpu.c), the CPUID-feature entries, read from
+# the per-release table (data/qemu-x86-models-by-release.json): the kvm-* paravirtual properties
+# are not CPUID features of the table.  x2apic is set off without an in-kernel irqchip, which
+# every libvirt/QEMU KVM setup has.
+KVM_DEFAULTS = {
+    name: value == "on"
+    for name, value in releases.kvm_default_props((7, 2, 0)).items()
+    if not name.startswith("kvm") and name in TABLE.by_name
+}
 KVM_DEFAULT_ON = TABLE.mask_of(TABLE.by_name[n] for n, on in KVM_DEFAULTS.items() if on)
 KVM_DEFAULT_OFF = TABLE.mask_of(TABLE.by_name[n] for n, on in KVM_DEFAULTS.items() if not on)
 VME = TABLE.by_name["vme"].mask
@@ -228,8 +233,8 @@ def kvm_vendor(guest: GuestAttrs, source: HostAttrs, destination: HostAttrs) -> 
     AMD's (Linux arch/x86/kvm/emulate.c ``em_sysenter``/``em_sysexit`` and
     ``em_syscall_is_enabled``, via ``is_guest_vendor_intel``/``is_guest_vendor_amd``): a guest
     that booted on one vendor picked one of them, and its 32-bit processes fault after the move.
-    DOMAIN.md grades this a hazard (warning).  Pinned, the guest keeps one vendor and KVM emulates
-    that vendor's instructions on the other's CPUs: info.
+    docs/domain.md#the-axes grades this a hazard (warning).  Pinned, the guest keeps one vendor
+    and KVM emulates that vendor's instructions on the other's CPUs: info.
     """
     if source.vendor == destination.vendor:
         return []

@@ -17,20 +17,19 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cpus import services as cpu_services
-from cpus.cpuid import TABLE
+from cpus.cpuid import TABLE, facts
 from cpus.models import CATALOG_OWNER, Host
 from migrations_log import services
 from migrations_log.models import MigrationRecord
 
 ROOT = Path(__file__).resolve().parents[3]
 SEED = ROOT / "migrations_log" / "data" / "seed_ledger.json"
+SEED_DUMPS = ROOT / "cpus" / "seed" / "dumps"
 STANDINS = ROOT / "cpus" / "seed" / "standins"
-QEMU_MODELS = ROOT / "cpus" / "cpuid" / "data" / "qemu-7.2-cpu-models.json"
+QEMU_MODELS = facts.path("qemu-7.2-cpu-models.json")
 # A real QEMU 7.2 ``query-cpu-model-expansion`` reply: its boolean props are QEMU 7.2's whole
-# feature vocabulary (read only by --write-standins).
-QEMU_VOCABULARY = (
-    ROOT / "tests" / "dumps" / "thismachine_qemu7.2_qmp_query-cpu-model-expansion_host.jsonl"
-)
+# feature vocabulary (read only by --write-standins).  Kept with the seed dumps, never in tests/.
+QEMU_VOCABULARY = SEED_DUMPS / "thismachine_qemu7.2_qmp_query-cpu-model-expansion_host.jsonl"
 STANDIN_TAGS = ("seed", "stand-in")
 VERSION_FIELDS = {
     "qemu": "qemu_version",
@@ -104,7 +103,7 @@ def standin_models(document: dict) -> list[str]:
 
 
 def write_standins(document: dict) -> list[Path]:
-    models = json.loads(QEMU_MODELS.read_text())
+    models = facts.load(QEMU_MODELS.name)
     vocabulary = qemu_vocabulary()
     STANDINS.mkdir(parents=True, exist_ok=True)
     written = []
