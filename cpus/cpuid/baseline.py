@@ -42,6 +42,7 @@ from .feature_classes import (
     VOLATILE,
 )
 from .guest_models import GuestModel
+from .identity import vendor_name
 from .result import DecodedDump, Identity
 from .stack import HostStack
 from .table import TABLE
@@ -57,7 +58,6 @@ BASELINE_UNIVERSE = (
     TABLE.cpu_feature_mask & ~HOST_ONLY & ~NON_MIGRATABLE & ~NOT_VIRTUALISED & ~NESTED
 )
 VENDOR_KEYS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon"}
-_VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 _NAMED_IN = {
     vocabulary: TABLE.mask_of(f for f in TABLE if f.name_in(vocabulary))
     for vocabulary in VOCABULARIES
@@ -904,7 +904,7 @@ def evc_blocker_entry(
         "mode": None,
         "features": lacks,
         "reason": (
-            f"{host_name(host, label)} supports no {_VENDOR_NAMES.get(vendor, vendor)} EVC "
+            f"{host_name(host, label)} supports no {vendor_name(vendor)} EVC "
             f"mode: it lacks {', '.join(lacks)} of {lowest.name}, the lowest one, so the pool "
             f"has no common EVC mode{also}"
         ),

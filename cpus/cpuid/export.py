@@ -35,7 +35,6 @@ from .baseline import (
 )
 from .feature_classes import VOLATILE
 
-_VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 # What an unpinned guest risks in a cross-vendor pool (Linux arch/x86/kvm/emulate.c
 # em_sysenter/em_syscall: KVM emulates SYSENTER in 64-bit mode only for an Intel guest vendor,
 # and SYSCALL in compatibility mode only for an AMD one).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from .. import facts, releases
+from .. import facts, identity, releases
 from ..baseline import (
     HostView,
     assist_masks,
@@ -36,7 +36,6 @@ MODEL = "model"
 BASELINE = "baseline"
 NAMED = (MODEL, BASELINE)
 TSC_SCALE = TABLE.by_name["tsc_scale"].mask
-VENDOR_NAMES = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 # IA32_VMX_PROCBASED_CTLS2 (MSR 0x48B, read by baseline.host_view): the allowed-1 settings of
 # the secondary processor-based VM-execution controls are its high 32 bits; control bit 25 is
 # "Use TSC scaling" (Intel SDM vol. 3D, appendix A.3.3 and table 25-7).
@@ -44,7 +43,9 @@ VMX_TSC_SCALING_ALLOWED = 1 << (32 + 25)
 
 
 def vendor_name(vendor: str | None) -> str:
-    return VENDOR_NAMES.get(vendor or "", vendor or "vendor-neutral")
+    """The maker's name for a CPUID vendor string (``identity.vendor_name``, from
+    ``data/vendors.json``); a guest whose vendor is not pinned is "vendor-neutral"."""
+    return identity.vendor_name(vendor) if vendor else "vendor-neutral"
 
 
 class Reason(NamedTuple):
