@@ -39,27 +39,41 @@ def component_name(cls: type) -> str:
 class OutputSerializer(serializers.Serializer):
     """A read-only, closed serializer over an engine answer (a mapping or an object).
 
+    ``closed = False`` is for stored JSON written by earlier engine versions (a ledger record's
+    prediction): its keys are documented, other keys are passed through as stored, and the
+    component allows additional properties.
+
     Its fields are shallow copies of the declared ones: DRF deep-copies every declared field
     for every instance, which for a nested answer costs more than the rest of the rendering;
     these fields hold no per-request state but their binding, which each copy gets for itself.
     """
 
+    closed = True
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _CLOSED[component_name(cls)] = cls
+        if cls.__doc__ is None:  # not this base's docstring as the component's description
+            cls.__doc__ = ""
+        if cls.closed:
+            _CLOSED[component_name(cls)] = cls
 
     def get_fields(self):
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     def to_representation(self, instance):
-        if isinstance(instance, Mapping):
-            extra = instance.keys() - self.fields.keys()
-            if extra:
-                raise UndeclaredKeys(
-                    f"{type(self).__name__} does not declare {', '.join(sorted(map(str, extra)))}: "
-                    "add them to the serializer (and so to the API schema)"
-                )
-        return super().to_representation(instance)
+        if not isinstance(instance, Mapping):
+            return super().to_representation(instance)
+        extra = instance.keys() - self.fields.keys()
+        if extra and self.closed:
+            raise UndeclaredKeys(
+                f"{type(self).__name__} does not declare {', '.join(sorted(map(str, extra)))}: "
+                "add them to the serializer (and so to the API schema)"
+            )
+        body = super().to_representation(instance)
+        for key in instance:
+            if key in extra:
+                body[key] = instance[key]
+        return body
 
     def create(self, validated_data):  # pragma: no cover - output only
         raise NotImplementedError("an output serializer")

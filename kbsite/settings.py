@@ -353,6 +353,8 @@ SPECTACULAR_SETTINGS = {
         "VerdictLevelEnum": "cpus.cpuid.compat.LEVELS",
         "SeverityEnum": "cpus.cpuid.compat.SEVERITIES",
         "AxisEnum": "cpus.cpuid.compat.AXES",
+        # The ledger's verdicts: the levels and "unpredictable" (no prediction).
+        "LedgerVerdictEnum": "migrations_log.models.Verdict",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cpus.api.schemas import HostStackSerializer
 from cpus.models import AuditEvent, CpuModel, Feature, GuestCpuModel, Host, HostReport
 from cpus.selectors import feature_names
 
@@ -126,6 +127,10 @@ class HostReportSerializer(serializers.ModelSerializer):
     cpu_model = CpuModelBriefSerializer(read_only=True)
     host = HostBriefSerializer(read_only=True)
     feature_count = serializers.IntegerField(source="feature_set.feature_count", read_only=True)
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+    stack = HostStackSerializer(
+        read_only=True, help_text=HostReport._meta.get_field("stack").help_text
+    )
 
     class Meta:
         model = HostReport
