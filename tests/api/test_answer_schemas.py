@@ -10,6 +10,7 @@ components (kbsite/output.py); a key the engine adds without its serializer fail
 
 import copy
 import datetime
+import json
 from pathlib import Path
 
 import jsonschema
@@ -19,7 +20,18 @@ from rest_framework.test import APIClient
 
 from cpus import services
 from cpus.compat import runs
-from cpus.cpuid import compat, policies, vmconfig
+from cpus.compat.api import schemas
+from cpus.cpuid import (
+    baseline,
+    compat,
+    decode,
+    export,
+    guest_os,
+    orchestrators,
+    policies,
+    preflight,
+    vmconfig,
+)
 from cpus.models import CpuModel, Host, HostReport, MatrixRun
 from kbsite.output import UndeclaredKeys
 from migrations_log import services as ledger
@@ -374,3 +386,23 @@ def test_engine_answers_are_closed_components(served):
         "Explanation",
     ):
         assert component(served, name)["additionalProperties"] is False, name
+
+
+def test_rendering_gives_exactly_what_the_engine_returned():
+    """The serializers change no value: the API answers are the engine's forms, as before."""
+    hosts = [decode((DUMPS / file).read_bytes()) for file in POOL.values()]
+    for hypervisor in policies.HYPERVISORS:
+        verdict = compat.check(hosts[1], hosts[2], "host-passthrough", hypervisor).to_dict()
+        assert schemas.VerdictSerializer(verdict).data == verdict
+    pool_result = baseline.compute(hosts)
+    body = pool_result.to_dict()
+    body["exports"] = export.all_exports(pool_result)
+    body["exports"]["orchestrators"] = orchestrators.all_orchestrators(pool_result)
+    body["guest_os"] = guest_os.runnable(pool_result.feature_mask)
+    assert schemas.PoolBaselineSerializer(body).data == json.loads(json.dumps(body))
+    vm = vmconfig.parse(KUBEVIRT_VM)
+    answer = preflight.run(vm.guest_cpu, hosts[0], hosts[1:], labels=["a", "b", "c"])
+    body = {"vm": vm.to_dict(), **answer.to_dict()}
+    for entry in body["destinations"]:
+        entry["host_id"] = None
+    assert schemas.PreflightSerializer(body).data == json.loads(json.dumps(body))
