@@ -353,6 +353,7 @@ SPECTACULAR_SETTINGS = {
         "VerdictLevelEnum": "cpus.cpuid.compat.LEVELS",
         "SeverityEnum": "cpus.cpuid.compat.SEVERITIES",
         "AxisEnum": "cpus.cpuid.compat.AXES",
+        "VocabularyEnum": "cpus.cpuid.table.VOCABULARIES",
         # The ledger's verdicts: the levels and "unpredictable" (no prediction).
         "LedgerVerdictEnum": "migrations_log.models.Verdict",
     },

@@ -30,6 +30,7 @@ from cpus.cpuid import (
     orchestrators,
     policies,
     preflight,
+    table,
     vmconfig,
 )
 from cpus.models import CpuModel, Host, HostReport, MatrixRun
@@ -364,6 +365,8 @@ def test_enums_come_from_the_core(served):
     assert component(served, "SeverityEnum")["enum"] == list(compat.SEVERITIES)
     assert component(served, "AxisEnum")["enum"] == list(compat.AXES)
     assert component(served, "FormatEnum")["enum"] == list(vmconfig.FORMATS)
+    # The requests' ?names= / "names" choices: the core's vocabularies.
+    assert component(served, "VocabularyEnum")["enum"] == list(table.VOCABULARIES)
     assert list(component(served, "LevelCounts")["properties"]) == list(compat.LEVELS)
 
 
