@@ -39,9 +39,9 @@ def component_name(cls: type) -> str:
 class OutputSerializer(serializers.Serializer):
     """A read-only, closed serializer over an engine answer (a mapping or an object).
 
-    ``closed = False`` is for stored JSON written by earlier engine versions (a ledger record's
-    prediction): its keys are documented, other keys are passed through as stored, and the
-    component allows additional properties.
+    ``closed = False`` is for JSON stored by earlier engine versions (a ledger record's
+    prediction): the serializer documents today's keys (the component allows others) and the
+    stored JSON is sent exactly as stored, never rewritten nor refused.
 
     Its fields are bound once per class, not per instance: DRF deep-copies and binds every
     declared field for every instance (and every nested one), which cost several times the
@@ -85,11 +85,13 @@ class OutputSerializer(serializers.Serializer):
     def to_representation(self, instance):
         if not isinstance(instance, Mapping):
             return super().to_representation(instance)
+        if not self.closed:
+            return instance
         items, names = self._rendering_fields()
-        extra = () if names.issuperset(instance) else instance.keys() - names
-        if extra and self.closed:
+        if not names.issuperset(instance):
             raise UndeclaredKeys(
-                f"{type(self).__name__} does not declare {', '.join(sorted(map(str, extra)))}: "
+                f"{type(self).__name__} does not declare "
+                f"{', '.join(sorted(map(str, instance.keys() - names)))}: "
                 "add them to the serializer (and so to the API schema)"
             )
         body = {}
@@ -101,8 +103,6 @@ class OutputSerializer(serializers.Serializer):
                     raise KeyError(f"{type(self).__name__}: the answer has no {name!r}") from None
                 continue
             body[name] = None if value is None else convert(value)
-        if extra:
-            body.update((key, value) for key, value in instance.items() if key in extra)
         return body
 
     def create(self, validated_data):  # pragma: no cover - output only

@@ -43,9 +43,13 @@ class PredictionSerializer(OutputSerializer):
 
 
 class StoredPredictionSerializer(PredictionSerializer):
-    """A prediction as stored at record time by the engine version it names."""
+    """A prediction as stored at record time by the engine version it names (only its verdict
+    is certain to be there: the record's list and filters read it)."""
 
     closed = False
+
+    reasons = ReasonSerializer(many=True, required=False)
+    engine_version = serializers.CharField(required=False)
 
 
 class ReevaluationSerializer(OutputSerializer):
