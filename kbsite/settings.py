@@ -349,6 +349,13 @@ SPECTACULAR_SETTINGS = {
         "LedgerHypervisorEnum": "migrations_log.models.Hypervisor",
         # The engine's list is the policy registry (cpus/cpuid/policies).
         "EngineHypervisorEnum": "cpus.cpuid.policies.HYPERVISORS",
+        # The engine's answers (cpus/compat/api/schemas.py) name these sets from the core.
+        "VerdictLevelEnum": "cpus.cpuid.levels.LEVELS",
+        "SeverityEnum": "cpus.cpuid.compat.SEVERITIES",
+        "AxisEnum": "cpus.cpuid.compat.AXES",
+        "VocabularyEnum": "cpus.cpuid.vocabulary.VOCABULARIES",
+        # The ledger's verdicts: the levels and "unpredictable" (no prediction).
+        "LedgerVerdictEnum": "migrations_log.models.Verdict",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -356,6 +363,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kbsite.openapi.document_error_responses",
+        # Output serializers are closed: additionalProperties false (kbsite/output.py).
+        "kbsite.output.close_output_components",
     ],
 }
 

@@ -7,6 +7,7 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cpus.api.schemas import HostStackSerializer
 from cpus.audit import audit_trail
 from cpus.cpuid.stack import HostStack, StackError
 from cpus.cpuid.vocabulary import parse_vocabulary
@@ -128,6 +129,10 @@ class HostReportSerializer(serializers.ModelSerializer):
     cpu_model = CpuModelBriefSerializer(read_only=True)
     host = HostBriefSerializer(read_only=True)
     feature_count = serializers.IntegerField(source="feature_set.feature_count", read_only=True)
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+    stack = HostStackSerializer(
+        read_only=True, help_text=HostReport._meta.get_field("stack").help_text
+    )
 
     class Meta:
         model = HostReport

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from cpus.api.serializers import CpuModelBriefSerializer, HistoryMixin, HostBriefSerializer
 from cpus.models import HostReport
+from migrations_log.api.schemas import StoredExplanationSerializer, StoredPredictionSerializer
 from migrations_log.models import Hypervisor, MigrationRecord, Outcome
 
 
@@ -38,6 +39,12 @@ class MigrationRecordSerializer(serializers.ModelSerializer):
     destination_host = HostBriefSerializer(read_only=True)
     submitter = serializers.CharField(source="submitter.username", read_only=True, default=None)
     contradiction = serializers.CharField(read_only=True)
+    prediction = StoredPredictionSerializer(
+        read_only=True, help_text="The engine's verdict and reasons at record time."
+    )
+    explanation = StoredExplanationSerializer(
+        read_only=True, help_text="The error message explained at record time; {} without one."
+    )
 
     class Meta:
         model = MigrationRecord
@@ -133,17 +140,6 @@ class ExplainErrorSerializer(serializers.Serializer):
     message = serializers.CharField(
         trim_whitespace=False, max_length=65536, help_text="The error text, verbatim."
     )
-
-
-class ExplanationSerializer(serializers.Serializer):
-    hypervisor = serializers.CharField(allow_null=True)
-    axis = serializers.CharField()
-    features = serializers.ListField(child=serializers.CharField())
-    summary = serializers.CharField()
-    matched = serializers.BooleanField()
-    pattern = serializers.CharField(allow_null=True)
-    unresolved = serializers.ListField(child=serializers.CharField(), required=False)
-    warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class MigrationRecordDetailSerializer(HistoryMixin, MigrationRecordSerializer):

@@ -7,10 +7,8 @@ from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -20,7 +18,7 @@ from cpus.cpuid import DumpParseError, compat
 from cpus.services import HostRefError
 from kbsite.api import IsOwnerOrStaffOrReadOnly
 from migrations_log import selectors, services
-from migrations_log.api import serializers
+from migrations_log.api import schemas, serializers
 from migrations_log.explain import explain
 from migrations_log.filtersets import MigrationRecordFilterSet
 
@@ -152,57 +150,47 @@ class MigrationRecordViewSet(
 
     @extend_schema(
         description="The prediction stored at record time next to what the engine answers today.",
-        responses=inline_serializer(
-            "Reevaluation",
-            {
-                "stored": drf_serializers.DictField(),
-                "current": drf_serializers.DictField(),
-                "changed": drf_serializers.BooleanField(),
-            },
-        ),
+        responses=schemas.ReevaluationSerializer,
     )
     @action(detail=True, methods=["get"])
     def reevaluate(self, request, pk=None):
         record = self.get_object()
         current = services.reevaluate(record)
         return Response(
-            {
-                "stored": record.prediction,
-                "current": current,
-                "changed": current["verdict"] != record.predicted_verdict,
-            }
+            schemas.ReevaluationSerializer(
+                {
+                    "stored": record.prediction,
+                    "current": current,
+                    "changed": current["verdict"] != record.predicted_verdict,
+                }
+            ).data
         )
 
     @extend_schema(
         description="The records whose predicted verdict changes under the current engine: the "
         "stored verdict and engine version, today's verdict, whether each agrees with the real "
         "outcome, and the effect (fixed, broken, changed).",
-        responses=inline_serializer(
-            "LedgerReevaluation",
-            {
-                "engine_version": drf_serializers.CharField(),
-                "records": drf_serializers.IntegerField(),
-                "changed": drf_serializers.ListField(child=drf_serializers.DictField()),
-            },
-        ),
+        responses=schemas.LedgerReevaluationSerializer,
     )
     @action(detail=False, methods=["get"])
     def reevaluation(self, request):
         records = list(self.filter_queryset(self.get_queryset()))
         changed = services.reevaluation(records)
         return Response(
-            {
-                "engine_version": compat.ENGINE_VERSION,
-                "records": len(records),
-                "changed": [entry.to_dict() for entry in changed],
-            }
+            schemas.LedgerReevaluationSerializer(
+                {
+                    "engine_version": compat.ENGINE_VERSION,
+                    "records": len(records),
+                    "changed": [entry.to_dict() for entry in changed],
+                }
+            ).data
         )
 
     @extend_schema(
         description="Explain a migration error message of QEMU, libvirt, KVM, VMware or Hyper-V: "
         "the hypervisor, the axis and the features (Linux names) involved.",
         request=serializers.ExplainErrorSerializer,
-        responses={200: serializers.ExplanationSerializer},
+        responses={200: schemas.ExplanationSerializer},
         examples=[
             OpenApiExample(
                 "QEMU",
@@ -222,21 +210,19 @@ class MigrationRecordViewSet(
             explanation = explain(data.validated_data["message"])
         except ValueError as error:
             return _error(str(error), field="message")
-        return Response(explanation.to_dict())
+        return Response(schemas.ExplanationSerializer(explanation.to_dict()).data)
 
     @extend_schema(
         description="Per hypervisor: the confusion matrix of predicted verdict vs actual "
         "outcome, and the precision and recall of 'blocked' (a failure = refused, failed "
         "during, or guest crashed).",
-        responses=inline_serializer(
-            "Accuracy",
-            {"hypervisors": drf_serializers.ListField(child=drf_serializers.DictField())},
-        ),
+        responses=schemas.AccuracySerializer,
     )
     @action(detail=False, methods=["get"])
     def accuracy(self, request):
         records = self.filter_queryset(self.get_queryset())
-        return Response({"hypervisors": [a.to_dict() for a in services.accuracy(records)]})
+        body = {"hypervisors": [a.to_dict() for a in services.accuracy(records)]}
+        return Response(schemas.AccuracySerializer(body).data)
 
     @extend_schema(
         description="Records that contradict their prediction: predicted safe but failed, or "

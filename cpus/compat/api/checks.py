@@ -6,13 +6,14 @@ import copy
 import functools
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
+from cpus.compat.api.schemas import PoolBaselineSerializer, VerdictSerializer
 from cpus.cpuid import (
     DecodedDump,
     DumpParseError,
@@ -214,20 +215,7 @@ CHECK_EXAMPLE = OpenApiExample(
     "safe-with-model, risky, blocked) with reasons, each {axis, severity, message, features}, for "
     "one guest CPU configuration and hypervisor. A pre-flight check for tools.",
     request=CheckInput,
-    responses=inline_serializer(
-        "Verdict",
-        {
-            "verdict": serializers.ChoiceField(choices=compat.LEVELS),
-            "source": serializers.CharField(),
-            "destination": serializers.CharField(),
-            "guest_cpu": serializers.CharField(),
-            "guest_model": serializers.CharField(allow_null=True),
-            "hypervisor": serializers.CharField(),
-            "missing": serializers.ListField(child=serializers.CharField()),
-            "reasons": serializers.ListField(child=serializers.DictField()),
-            "suggestion": serializers.DictField(allow_null=True),
-        },
-    ),
+    responses=VerdictSerializer,
     examples=[CHECK_EXAMPLE],
 )
 @api_view(["POST"])
@@ -254,7 +242,7 @@ def compat_check(request):
         return _error(str(error), field=error.field, status=404 if error.not_found else 400)
     except compat.GuestCpuError as error:
         return _error(str(error), field="guest_cpu")
-    return Response(verdict.to_dict())
+    return Response(VerdictSerializer(verdict.to_dict()).data)
 
 
 @extend_schema(
@@ -263,18 +251,7 @@ def compat_check(request):
     "EVC mode per vendor, the x86-64 level, and every export (libvirt XML, QEMU -cpu, Nova, "
     "Proxmox, EVC).",
     request=BaselineInput,
-    responses=inline_serializer(
-        "PoolBaseline",
-        {
-            "features": serializers.ListField(child=serializers.CharField()),
-            "vendors": serializers.DictField(),
-            "qemu_model": serializers.DictField(allow_null=True),
-            "libvirt_model": serializers.DictField(allow_null=True),
-            "evc_mode": serializers.CharField(allow_null=True),
-            "x86_64_level": serializers.CharField(allow_null=True),
-            "exports": serializers.DictField(),
-        },
-    ),
+    responses=PoolBaselineSerializer,
     examples=[
         OpenApiExample(
             "The 2008 pool",
@@ -328,4 +305,4 @@ def pool_baseline(request):
         body["guest_os_check"] = guest_os.reasons(pool.feature_mask, release, "this baseline")[
             0
         ].to_dict()
-    return Response(body)
+    return Response(PoolBaselineSerializer(body).data)

@@ -3,7 +3,7 @@ hosts a new CPU would strand VMs on.  Thin: cpus.cpuid.planning decides."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from cpus import selectors, services
 from cpus.compat.api.checks import REF_HELP, RefField, _error, host_views
+from cpus.compat.api.schemas import PoolPlanSerializer
 from cpus.cpuid import DumpParseError, planning
 from cpus.models import CpuModel
 
@@ -51,17 +52,7 @@ class PlanInput(serializers.Serializer):
     "hosts dropped first), and for each planned CPU the existing hosts whose running VMs could "
     "not move to it.",
     request=PlanInput,
-    responses=inline_serializer(
-        "PoolPlan",
-        {
-            "before": serializers.DictField(allow_null=True),
-            "after": serializers.DictField(),
-            "gained": serializers.ListField(child=serializers.CharField()),
-            "lost": serializers.ListField(child=serializers.CharField()),
-            "standardisation": serializers.ListField(child=serializers.DictField()),
-            "stranded": serializers.DictField(),
-        },
-    ),
+    responses=PoolPlanSerializer,
     examples=[
         OpenApiExample(
             "Add four EPYC 9124 to the 2008 pool, retire a Harpertown",
@@ -117,4 +108,4 @@ def pool_plan(request):
     answer.pop("baseline_after")
     answer["standardisation"] = planning.standardisation(after)
     answer["stranded"] = {name: planning.stranded(pool, view) for name, view in new_cpus.items()}
-    return Response(answer)
+    return Response(PoolPlanSerializer(answer).data)

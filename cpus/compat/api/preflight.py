@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.validators import ProhibitNullCharactersValidator
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from cpus import selectors, services
 from cpus.compat.api.checks import REF_HELP, RefField, _error, _vocabulary, host_views
+from cpus.compat.api.schemas import PreflightSerializer
 from cpus.cpuid import DumpParseError, compat, guest_os, preflight, vmconfig
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 from cpus.cpuid.vocabulary import VOCABULARIES
@@ -96,19 +97,7 @@ def destination_hosts(fields: dict, user=None) -> list[tuple[int, str]]:
     "CPU change that would make the most further hosts safe. A definition with settings that "
     "cannot be read exactly is refused (400) with each setting and its line in `issues`.",
     request=PreflightInput,
-    responses=inline_serializer(
-        "Preflight",
-        {
-            "vm": serializers.DictField(),
-            "guest_cpu": serializers.CharField(),
-            "hypervisor": serializers.CharField(),
-            "source": serializers.CharField(),
-            "counts": serializers.DictField(),
-            "guest_os": serializers.DictField(allow_null=True),
-            "widen": serializers.DictField(allow_null=True),
-            "destinations": serializers.ListField(child=serializers.DictField()),
-        },
-    ),
+    responses=PreflightSerializer,
     examples=[
         OpenApiExample(
             "A KubeVirt VM on the 2008 pool",
@@ -178,4 +167,4 @@ def vm_preflight(request):
     body = {"vm": vm.to_dict(), **answer.to_dict()}
     for entry in body["destinations"]:
         entry["host_id"] = host_ids.get(entry["host"])
-    return Response(body)
+    return Response(PreflightSerializer(body).data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -16,6 +15,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from cpus.compat import runs
+from cpus.compat.api.schemas import RunResultsSerializer, VerdictSerializer
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
 
@@ -155,7 +155,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "view): for each source class its hosts and the verdict code per destination class "
         "(an index into `levels`), and how many guest features each destination lacks.",
         parameters=[HYPERVISOR, OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: RunResultsSerializer},
     )
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
@@ -184,15 +184,17 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             for cls in range(offset, min(offset + limit, run.class_count))
         ]
         return Response(
-            {
-                "hypervisor": hypervisor,
-                "levels": list(compat.LEVELS),
-                "classes": run.class_count,
-                "count": run.class_count,
-                "offset": offset,
-                "limit": limit,
-                "rows": rows,
-            }
+            RunResultsSerializer(
+                {
+                    "hypervisor": hypervisor,
+                    "levels": list(compat.LEVELS),
+                    "classes": run.class_count,
+                    "count": run.class_count,
+                    "offset": offset,
+                    "limit": limit,
+                    "rows": rows,
+                }
+            ).data
         )
 
     @extend_schema(
@@ -203,7 +205,7 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("source", int, required=True),
             OpenApiParameter("destination", int, required=True),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: VerdictSerializer},
     )
     @action(detail=True, methods=["get"])
     def cell(self, request, pk=None):
@@ -219,4 +221,4 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             verdict = runs.run_cell(run, position[source], position[destination], hypervisor)
         except runs.RunDataGone as error:
             raise NotFound(str(error)) from None
-        return Response(verdict.to_dict())
+        return Response(VerdictSerializer(verdict.to_dict()).data)
