@@ -1,4 +1,5 @@
-"""API-wide conventions: one error shape for every 4xx, and throttles (kbsite/throttle.py)."""
+"""API-wide conventions: one error shape for every 4xx, the one mapping from the core's and
+the services' errors to API errors, and throttles (kbsite/throttle.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,91 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cpus.compat.runs import PoolError, RunDataGone
+from cpus.cpuid import DumpParseError
+from cpus.cpuid.compat import GuestCpuError
+from cpus.cpuid.planning import PlanningError
+from cpus.cpuid.preflight import PreflightError
+from cpus.cpuid.stack import StackError
+from cpus.cpuid.vmconfig import VmConfigError
+from cpus.services import HostRefError
 from kbsite import throttle
+from migrations_log.explain import MessageTooLong
+from migrations_log.services import RecordError
+
+# The one mapping from the errors the core (cpus/cpuid) and the services raise to API answers:
+# exception class -> (HTTP status, code, the input field it is about by default).  API views
+# do not catch these: they propagate to ``exception_handler``, which answers in the one error
+# shape.  The most specific class wins (RunDataGone before PoolError).  An exception's own
+# ``field`` attribute (HostRefError, RecordError) wins over the default, and a view may name
+# another field for a class with ``@error_fields({...})`` (the pre-flight's guest CPU comes
+# from the VM definition).  A new core error that reaches the API is added here, once.
+API_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
+    DumpParseError: (400, "bad_dump", ""),  # + "line": 1-based, or null for the whole input
+    GuestCpuError: (400, "bad_guest_cpu", "guest_cpu"),
+    VmConfigError: (400, "bad_vm", "vm"),  # + "issues": each unreadable setting and its line
+    StackError: (400, "bad_stack", "stack"),
+    PlanningError: (400, "bad_plan", ""),
+    PreflightError: (400, "bad_preflight", ""),
+    HostRefError: (400, "bad_reference", ""),  # 404 "not_found" when nothing has that id/name
+    PoolError: (400, "bad_pool", "hosts"),
+    RunDataGone: (404, "run_data_gone", ""),
+    RecordError: (400, "bad_record", ""),
+    MessageTooLong: (400, "message_too_long", "message"),
+}
+
+
+class ApiError(exceptions.APIException):
+    """A 4xx a view decides itself (not a serializer's validation, not a core error): one
+    sentence, the input ``field`` it is about, answered in the one error shape
+    (``{"error": message, "code": code, "detail": message, "field"?: field}``)."""
+
+    def __init__(self, message: str, *, field: str = "", status: int = 400, code: str = ""):
+        super().__init__(message, code or ("not_found" if status == 404 else "invalid"))
+        self.status_code = status
+        self.field = field
+
+
+def api_error_of(exc: Exception) -> tuple[int, str, str] | None:
+    """(status, code, default field) of a core or service error; None for anything else."""
+    for cls in type(exc).__mro__:
+        if cls in API_ERRORS:
+            return API_ERRORS[cls]
+    return None
+
+
+def error_fields(fields: dict[type[Exception], str]):
+    """Name the input field a view's core errors are about, where it is not the default of
+    ``API_ERRORS`` (``@error_fields({GuestCpuError: "vm"})`` above a function view)."""
+
+    def decorate(view):
+        getattr(view, "cls", view).error_fields = fields
+        return view
+
+    return decorate
+
+
+def _core_error_response(exc: Exception, context) -> Response | None:
+    mapped = api_error_of(exc)
+    if mapped is None:
+        return None
+    status, code, field = mapped
+    if getattr(exc, "not_found", False):
+        status, code = 404, "not_found"
+    view_fields = getattr(context.get("view"), "error_fields", None) or {}
+    field = getattr(exc, "field", "") or next(
+        (name for cls, name in view_fields.items() if isinstance(exc, cls)), field
+    )
+    # A decode error's sentence is its reason; ``detail`` adds where ("line 5: ...").
+    message = exc.reason if isinstance(exc, DumpParseError) else str(exc)
+    body: dict = {"error": message, "code": code, "detail": str(exc)}
+    if field:
+        body["field"] = field
+    if isinstance(exc, DumpParseError):
+        body["line"] = exc.line
+    if isinstance(exc, VmConfigError):
+        body["issues"] = [issue.to_dict() for issue in exc.issues]
+    return Response(body, status=status)
 
 
 def _first_message(detail) -> str:
@@ -23,12 +108,17 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
-    """Every 4xx answer is ``{"error": message, "code": code, "detail": ..., "field"?: name}``.
+    """Every 4xx answer is ``{"error": message, "code": code, "detail": ..., "field"?: name,
+    "line"?: n}``.
 
     ``error`` is one readable sentence, ``detail`` keeps DRF's per-field messages, ``field``
-    names the first offending field of a validation error.  Views that build their own 4xx
-    body (a dump that cannot be decoded: ``{"error", "detail", "line"}``) are left alone.
+    names the first offending field of a validation error (or the input a core error is
+    about), ``line`` the line of a dump that cannot be decoded (docs/api.md, Errors).  The
+    core's and the services' errors are answered through ``API_ERRORS``.
     """
+    core = _core_error_response(exc, context)
+    if core is not None:
+        return core
     if isinstance(exc, Http404):  # get_object_or_404: give it the API's error shape too
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -49,6 +139,8 @@ def exception_handler(exc, context):
             body["field"] = field
     elif isinstance(response.data, dict) and set(response.data) == {"detail"}:
         body["detail"] = response.data["detail"]
+    if isinstance(exc, ApiError) and exc.field:
+        body["field"] = exc.field
     response.data = body
     return response
 
