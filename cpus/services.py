@@ -305,8 +305,7 @@ def report_ingest(
         decoded = decode_upload(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     report_stack = report_stack_of(decoded, text, stack)
-    digest = text if not report_stack else text + "\0" + json.dumps(report_stack, sort_keys=True)
-    sha256 = hashlib.sha256(digest.encode("utf-8")).hexdigest()
+    sha256 = _report_sha256(text, report_stack)
     for attempt in range(1, INGEST_ATTEMPTS + 1):
         try:
             return _report_store(
@@ -324,6 +323,41 @@ def report_ingest(
             if attempt == INGEST_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _report_sha256(text: str, report_stack: dict) -> str:
+    """The deduplication key of a report: its text, and its stack when it has one."""
+    digest = text if not report_stack else text + "\0" + json.dumps(report_stack, sort_keys=True)
+    return hashlib.sha256(digest.encode("utf-8")).hexdigest()
+
+
+def report_as_stored(raw: str | bytes, *, stack: dict | None = None) -> HostReport:
+    """The report an upload of ``raw`` would be, storing nothing: the stored one when this exact
+    text (and stack) was uploaded before, else an unsaved HostReport with the fields, feature
+    masks, host facts and stack ``report_ingest`` would give it, so what the engine answers for
+    it equals what it answers once it is stored.  DumpParseError and StackError as
+    ``report_ingest``; no query writes."""
+    decoded = decode_upload(raw)
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    report_stack = report_stack_of(decoded, text, stack)
+    sha256 = _report_sha256(text, report_stack)
+    existing = (
+        HostReport.objects.filter(sha256=sha256).select_related("feature_set", "host").first()
+    )
+    if existing is not None:
+        return existing
+    feature_set = FeatureSet(
+        mask=f"{decoded.feature_mask:x}",
+        unknown_mask=f"{decoded.unknown_mask:x}",
+        absent_means_unknown=decoded.absent_means_unknown,
+    )
+    return HostReport(
+        raw=text,
+        sha256=sha256,
+        feature_set=feature_set,
+        stack=report_stack,
+        **_report_fields(decoded),
+    )
 
 
 def _report_store(
