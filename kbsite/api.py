@@ -26,9 +26,11 @@ from migrations_log.services import RecordError
 # exception class -> (HTTP status, code, the input field it is about by default).  API views
 # do not catch these: they propagate to ``exception_handler``, which answers in the one error
 # shape.  The most specific class wins (RunDataGone before PoolError).  An exception's own
-# ``field`` attribute (HostRefError, RecordError) wins over the default, and a view may name
-# another field for a class with ``@error_fields({...})`` (the pre-flight's guest CPU comes
-# from the VM definition).  A new core error that reaches the API is added here, once.
+# ``field`` attribute (HostRefError, RecordError) wins over the default.  A view may adjust a
+# class with ``error_overrides`` (``@error_overrides({...})`` above a function view, or a class
+# attribute of a viewset): the pre-flight's guest CPU comes from its ``vm`` field; a ledger
+# record naming a host that does not exist has always been a 400.  A new core error that
+# reaches the API is added here, once.
 API_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
     DumpParseError: (400, "bad_dump", ""),  # + "line": 1-based, or null for the whole input
     GuestCpuError: (400, "bad_guest_cpu", "guest_cpu"),
@@ -63,12 +65,12 @@ def api_error_of(exc: Exception) -> tuple[int, str, str] | None:
     return None
 
 
-def error_fields(fields: dict[type[Exception], str]):
-    """Name the input field a view's core errors are about, where it is not the default of
-    ``API_ERRORS`` (``@error_fields({GuestCpuError: "vm"})`` above a function view)."""
+def error_overrides(overrides: dict[type[Exception], dict]):
+    """A function view's adjustments to ``API_ERRORS``: ``{GuestCpuError: {"field": "vm"}}``
+    names another input field, ``{HostRefError: {"status": 400}}`` another status."""
 
     def decorate(view):
-        getattr(view, "cls", view).error_fields = fields
+        view.cls.error_overrides = overrides
         return view
 
     return decorate
@@ -81,10 +83,11 @@ def _core_error_response(exc: Exception, context) -> Response | None:
     status, code, field = mapped
     if getattr(exc, "not_found", False):
         status, code = 404, "not_found"
-    view_fields = getattr(context.get("view"), "error_fields", None) or {}
-    field = getattr(exc, "field", "") or next(
-        (name for cls, name in view_fields.items() if isinstance(exc, cls)), field
-    )
+    overrides = getattr(context.get("view"), "error_overrides", None) or {}
+    override = next((o for cls, o in overrides.items() if isinstance(exc, cls)), {})
+    if override.get("status", status) != status:
+        status, code = override["status"], mapped[1]
+    field = getattr(exc, "field", "") or override.get("field") or field
     # A decode error's sentence is its reason; ``detail`` adds where ("line 5: ...").
     message = exc.reason if isinstance(exc, DumpParseError) else str(exc)
     body: dict = {"error": message, "code": code, "detail": str(exc)}

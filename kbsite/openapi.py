@@ -6,13 +6,14 @@ ERROR_COMPONENT = {
     "type": "object",
     "description": "The body of every 4xx answer: one readable sentence, a code, DRF's details, "
     "the offending field and, for a dump that cannot be decoded, its line.",
-    "required": ["error"],
+    "required": ["error", "code", "detail"],
     "properties": {
         "error": {"type": "string"},
         "code": {"type": "string"},
         "detail": {},
         "field": {"type": "string"},
         "line": {"type": "integer", "nullable": True},
+        "issues": {"type": "array", "items": {"type": "object"}},
     },
 }
 ERROR_DESCRIPTIONS = {

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from cpus.audit import audit
 from cpus.cpuid import compat
+from cpus.services import HostRefError
 from kbsite.api import IsOwnerOrStaffOrReadOnly
 from migrations_log import selectors, services
 from migrations_log.api import serializers
@@ -72,6 +73,8 @@ class MigrationRecordViewSet(
     filterset_class = MigrationRecordFilterSet
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     owner_field = "submitter"
+    # A record naming a host, report or CPU model that does not exist is an invalid record.
+    error_overrides = {HostRefError: {"status": 400}}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

@@ -14,7 +14,7 @@ from cpus.compat.api.checks import VOCABULARIES
 from cpus.compat.api.fields import REF_HELP, RefField, engine_vocabulary, host_views
 from cpus.cpuid import compat, guest_os, preflight, vmconfig
 from cpus.models import Host
-from kbsite.api import ApiError, error_fields
+from kbsite.api import ApiError, error_overrides
 
 # One VM against at most this many hosts per request (a matrix run's bound).
 MAX_DESTINATIONS = 20_000
@@ -90,7 +90,7 @@ def destination_hosts(fields: dict, user=None) -> list[tuple[int, str]]:
 
 
 # A guest CPU the engine refuses here came from the VM definition.
-@error_fields({compat.GuestCpuError: "vm"})
+@error_overrides({compat.GuestCpuError: {"field": "vm"}})
 @extend_schema(
     description="Where can this VM go? Reads the VM's real guest CPU from its definition, then "
     "ranks every destination (the pool, the given hosts, or the whole inventory): the verdict "
