@@ -19,6 +19,7 @@ from cpus.cpuid import DECODER_VERSION, RAW_FORMATS, TABLE, DecodedDump, decode,
 from cpus.cpuid.assists import assists_of
 from cpus.cpuid.baseline import host_facts
 from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
+from cpus.feature_rows import feature_values
 from cpus.microarchitectures import microarchitecture
 from cpus.models import (
     CATALOG_OWNER,
@@ -65,22 +66,7 @@ def feature_sync() -> int:
     changed = 0
     existing = {feature.index: feature for feature in Feature.objects.all()}
     for entry in TABLE:
-        values = {
-            "name": entry.name,
-            "linux_name": entry.linux or "",
-            "qemu_name": entry.qemu or "",
-            "libvirt_name": entry.libvirt or "",
-            "leaf": entry.leaf,
-            "subleaf": entry.subleaf,
-            "register": entry.register or "",
-            "msr": entry.msr,
-            "bit": entry.bit,
-            "vendor": entry.vendor,
-            "kind": entry.kind,
-            "migratable": entry.migratable,
-            "linux_hidden": entry.linux_hidden,
-            "description": entry.location,
-        }
+        values = feature_values(entry)
         row = existing.get(entry.index)
         if row is None:
             Feature.objects.create(index=entry.index, **values)
