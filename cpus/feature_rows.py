@@ -5,6 +5,8 @@ every migrate: Django also sends post_migrate after a test flush) and by ``seed_
 
 from __future__ import annotations
 
+from django.apps import apps as global_apps
+
 from cpus.cpuid import TABLE
 
 
@@ -32,9 +34,9 @@ def load_feature_rows(sender, apps=None, using="default", **kwargs) -> None:
     """post_migrate: fill an empty Feature table from the feature table (a database migrated
     from scratch has it from 0002 already; a test flush empties it).  A table that has rows is
     left to ``seed_catalog``, which brings changed entries in step."""
-    try:
-        feature = apps.get_model("cpus", "Feature")
-    except (AttributeError, LookupError):  # no app registry given, or cpus migrated to zero
+    try:  # migrate passes the migrated state's registry; flush passes none
+        feature = (apps or global_apps).get_model("cpus", "Feature")
+    except LookupError:  # cpus migrated to zero
         return
     rows = feature.objects.using(using)
     if rows.exists():

@@ -3,6 +3,7 @@ never fills the table as a side effect; without the rows it refuses clearly."""
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 
 from cpus import services
 from cpus.cpuid import TABLE
@@ -37,3 +38,11 @@ def test_post_migrate_fills_an_empty_table_and_leaves_a_full_one_alone():
     assert services.feature_sync() == 1  # seed_catalog brings it back in step
     feature_set = services.feature_set_for(mask=SSE2.mask)
     assert list(feature_set.features.values_list("index", flat=True)) == [SSE2.index]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_is_followed_by_the_feature_rows():
+    """Django sends post_migrate after ``flush`` (as after every transactional test): the rows
+    come back through the migrate path, not through the first upload."""
+    call_command("flush", interactive=False, verbosity=0)
+    assert Feature.objects.count() == len(TABLE)
