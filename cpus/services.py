@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
@@ -30,6 +31,7 @@ from cpus.cpuid.baseline import host_facts
 from cpus.cpuid.formats import qmp
 from cpus.cpuid.microarchitectures import microarchitecture
 from cpus.cpuid.stack import HostStack, stack_from_libvirt_xml
+from cpus.feature_rows import feature_values
 from cpus.models import (
     CATALOG_OWNER,
     CpuModel,
@@ -69,27 +71,16 @@ def writer(user):
     return user
 
 
+class FeatureTableEmpty(RuntimeError):
+    """The Feature rows were never loaded (a database without the cpus migrations' data)."""
+
+
 def feature_sync() -> int:
     """Make the Feature rows match the table; returns how many rows changed."""
     changed = 0
     existing = {feature.index: feature for feature in Feature.objects.all()}
     for entry in TABLE:
-        values = {
-            "name": entry.name,
-            "linux_name": entry.linux or "",
-            "qemu_name": entry.qemu or "",
-            "libvirt_name": entry.libvirt or "",
-            "leaf": entry.leaf,
-            "subleaf": entry.subleaf,
-            "register": entry.register or "",
-            "msr": entry.msr,
-            "bit": entry.bit,
-            "vendor": entry.vendor,
-            "kind": entry.kind,
-            "migratable": entry.migratable,
-            "linux_hidden": entry.linux_hidden,
-            "description": entry.location,
-        }
+        values = feature_values(entry)
         row = existing.get(entry.index)
         if row is None:
             Feature.objects.create(index=entry.index, **values)
@@ -100,29 +91,51 @@ def feature_sync() -> int:
     return changed
 
 
+def decode_upload(data: str | bytes) -> DecodedDump:
+    """The core's ``decode`` with the site's one upload-size limit, ``CPUKB_MAX_UPLOAD_BYTES``
+    (a larger setting raises the core's default limit; a smaller one lowers it)."""
+    return decode(data, max_bytes=settings.CPUKB_MAX_UPLOAD_BYTES)
+
+
+def decode_stored(raw: str) -> DecodedDump:
+    """Decode a stored report again: it was accepted once, so a setting lowered since does not
+    refuse it."""
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    return decode(raw, max_bytes=max(settings.CPUKB_MAX_UPLOAD_BYTES, size))
+
+
 def feature_set_for(
     *, mask: int, unknown_mask: int = 0, absent_means_unknown: bool = False
 ) -> FeatureSet:
-    """The one FeatureSet row for these bits (created with its feature links if new)."""
+    """The one FeatureSet row for these bits (created with its feature links if new).
+
+    The Feature rows are the feature table's, loaded by the data migration (cpus 0002) and kept
+    in step by ``seed_catalog`` (``feature_sync``): this function never writes them.  Without
+    them a new set could not link its features, so it refuses (FeatureTableEmpty) instead."""
     digest = hashlib.sha256(
         f"{mask:x}:{unknown_mask:x}:{int(absent_means_unknown)}".encode()
     ).hexdigest()
     indexes = [feature.index for feature in TABLE.from_mask(mask)]
     # get_or_create: a parallel upload of another dump with the same bits creates the row at the
     # same moment; the loser of the unique digest reads the winner's row (no 500, no loss).
-    feature_set, created = FeatureSet.objects.get_or_create(
-        digest=digest,
-        defaults={
-            "mask": f"{mask:x}",
-            "unknown_mask": f"{unknown_mask:x}",
-            "absent_means_unknown": absent_means_unknown,
-            "feature_count": len(indexes),
-        },
-    )
-    if created:
-        if not Feature.objects.exists():
-            feature_sync()
-        feature_set.features.set(Feature.objects.filter(index__in=indexes))
+    with transaction.atomic():  # a refused new set is not left behind without its links
+        feature_set, created = FeatureSet.objects.get_or_create(
+            digest=digest,
+            defaults={
+                "mask": f"{mask:x}",
+                "unknown_mask": f"{unknown_mask:x}",
+                "absent_means_unknown": absent_means_unknown,
+                "feature_count": len(indexes),
+            },
+        )
+        if created:
+            features = list(Feature.objects.filter(index__in=indexes))
+            if indexes and not features and not Feature.objects.exists():
+                raise FeatureTableEmpty(
+                    "the Feature table is empty: run `manage.py migrate` (cpus 0002 loads it) "
+                    "or `manage.py seed_catalog` (feature_sync) before storing reports"
+                )
+            feature_set.features.set(features)
     return feature_set
 
 
@@ -200,7 +213,7 @@ def cpu_models_refresh_assists() -> int:
         report = cpu_model.reports.filter(feature_set=cpu_model.feature_set).first()
         if report is None:
             continue
-        CpuModel.objects.filter(pk=cpu_model.pk).update(**_assist_fields(decode(report.raw)))
+        CpuModel.objects.filter(pk=cpu_model.pk).update(**_assist_fields(decode_stored(report.raw)))
         refreshed += 1
     return refreshed
 
@@ -287,11 +300,10 @@ def report_ingest(
     attempt, which then reads the committed rows and tries again."""
     uploader = writer(uploaded_by)
     if decoded is None:
-        decoded = decode(raw)  # refuses bad input before any write
+        decoded = decode_upload(raw)  # refuses bad input before any write
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     report_stack = report_stack_of(decoded, text, stack)
-    digest = text if not report_stack else text + "\0" + json.dumps(report_stack, sort_keys=True)
-    sha256 = hashlib.sha256(digest.encode("utf-8")).hexdigest()
+    sha256 = _report_sha256(text, report_stack)
     for attempt in range(1, INGEST_ATTEMPTS + 1):
         try:
             return _report_store(
@@ -309,6 +321,41 @@ def report_ingest(
             if attempt == INGEST_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _report_sha256(text: str, report_stack: dict) -> str:
+    """The deduplication key of a report: its text, and its stack when it has one."""
+    digest = text if not report_stack else text + "\0" + json.dumps(report_stack, sort_keys=True)
+    return hashlib.sha256(digest.encode("utf-8")).hexdigest()
+
+
+def report_as_stored(raw: str | bytes, *, stack: dict | None = None) -> HostReport:
+    """The report an upload of ``raw`` would be, storing nothing: the stored one when this exact
+    text (and stack) was uploaded before, else an unsaved HostReport with the fields, feature
+    masks, host facts and stack ``report_ingest`` would give it, so what the engine answers for
+    it equals what it answers once it is stored.  DumpParseError and StackError as
+    ``report_ingest``; no query writes."""
+    decoded = decode_upload(raw)
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    report_stack = report_stack_of(decoded, text, stack)
+    sha256 = _report_sha256(text, report_stack)
+    existing = (
+        HostReport.objects.filter(sha256=sha256).select_related("feature_set", "host").first()
+    )
+    if existing is not None:
+        return existing
+    feature_set = FeatureSet(
+        mask=f"{decoded.feature_mask:x}",
+        unknown_mask=f"{decoded.unknown_mask:x}",
+        absent_means_unknown=decoded.absent_means_unknown,
+    )
+    return HostReport(
+        raw=text,
+        sha256=sha256,
+        feature_set=feature_set,
+        stack=report_stack,
+        **_report_fields(decoded),
+    )
 
 
 def _report_store(
@@ -390,7 +437,7 @@ def host_attach_report(
 
 def report_redecode(*, report: HostReport) -> bool:
     """Decode a stored report again with the current decoder; True when something changed."""
-    decoded = decode(report.raw)
+    decoded = decode_stored(report.raw)
     feature_set = feature_set_for(
         mask=decoded.feature_mask,
         unknown_mask=decoded.unknown_mask,
@@ -564,7 +611,7 @@ def report_for_ref(ref, *, uploaded_by=None, field: str = "", store_raw: bool = 
         if not isinstance(value, str):
             raise HostRefError("raw must be the text of a host report", field)
         if not store_raw:
-            return decode(value)
+            return decode_upload(value)
         report, _ = report_ingest(raw=value, uploaded_by=uploaded_by, source="inline")
         return report
     if kind not in ("host", "report", "cpu_model"):

@@ -6,13 +6,14 @@ ERROR_COMPONENT = {
     "type": "object",
     "description": "The body of every 4xx answer: one readable sentence, a code, DRF's details, "
     "the offending field and, for a dump that cannot be decoded, its line.",
-    "required": ["error"],
+    "required": ["error", "code", "detail"],
     "properties": {
         "error": {"type": "string"},
         "code": {"type": "string"},
         "detail": {},
         "field": {"type": "string"},
         "line": {"type": "integer", "nullable": True},
+        "issues": {"type": "array", "items": {"type": "object"}},
     },
 }
 ERROR_DESCRIPTIONS = {
@@ -50,7 +51,8 @@ def error_statuses(path: str, method: str, operation: dict) -> list[str]:
 
 def document_error_responses(result, generator, request, public):
     """drf-spectacular post-processing hook: every operation documents its 4xx answers with the
-    one error shape (``kbsite.api.exception_handler``), unless the view documented them itself."""
+    one error shape (``kbsite.api_errors.exception_handler``), unless the view documented them
+    itself."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_COMPONENT
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():

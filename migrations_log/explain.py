@@ -843,16 +843,21 @@ _RULES = _RULES + _STACK_RULES
 RULE_IDS = tuple(rule.id for rule in _RULES)
 
 
+class MessageTooLong(ValueError):
+    """An error message over ``MAX_MESSAGE_BYTES``: only the lines around the error are read."""
+
+
 def explain(message: str) -> Explanation:
     """Explain one error message (or a whole log excerpt) in the knowledge base's terms.
 
-    Raises ``TypeError`` for a non-string and ``ValueError`` for a message over 64 KiB.
+    Raises ``TypeError`` for a non-string and ``MessageTooLong`` (a ValueError) for a message
+    over 64 KiB.
     """
     if not isinstance(message, str):
         raise TypeError(f"message must be a string, not {type(message).__name__}")
     size = len(message.encode("utf-8", errors="surrogatepass"))
     if size > MAX_MESSAGE_BYTES:
-        raise ValueError(
+        raise MessageTooLong(
             f"message is too long: {size} bytes, and at most {MAX_MESSAGE_BYTES} bytes "
             "(64 KiB) are accepted; send only the lines around the error"
         )

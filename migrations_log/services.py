@@ -12,7 +12,7 @@ from cpus import selectors as cpu_selectors
 from cpus.audit import audit
 from cpus.cpuid import compat
 from cpus.models import HostReport
-from cpus.services import report_for_ref, writer
+from cpus.services import HostRefError, report_as_stored, report_for_ref, writer
 from migrations_log.explain import explain
 from migrations_log.models import Hypervisor, MigrationRecord, Outcome, Verdict
 
@@ -35,6 +35,16 @@ def predict(
 
     Xen is outside the engine's policies, and an unstated guest CPU cannot be judged: such
     records get no prediction."""
+    return _prediction(
+        cpu_selectors.report_host_view(source),
+        cpu_selectors.report_host_view(destination),
+        guest_cpu,
+        hypervisor,
+    )
+
+
+def _prediction(source, destination, guest_cpu: str, hypervisor: str) -> dict:
+    """``predict`` for two HostViews (stored reports, or reports as they would be stored)."""
     if guest_cpu == UNSTATED:
         return {
             "verdict": Verdict.NONE,
@@ -50,12 +60,7 @@ def predict(
             "note": f"the engine has no {hypervisor} policy yet",
         }
     try:
-        verdict = compat.check(
-            cpu_selectors.report_host_view(source),
-            cpu_selectors.report_host_view(destination),
-            guest_cpu,
-            hypervisor,
-        )
+        verdict = compat.check(source, destination, guest_cpu, hypervisor)
     except compat.GuestCpuError as error:
         raise RecordError(str(error), "guest_cpu") from None
     return {**verdict.to_dict(), "engine_version": compat.ENGINE_VERSION}
@@ -140,10 +145,6 @@ def migration_record_from_refs(
         )
 
 
-class _RollBack(Exception):
-    pass
-
-
 def migration_preview(
     *,
     source: dict,
@@ -153,26 +154,31 @@ def migration_preview(
     error_message: str = "",
     submitter=None,
 ) -> dict:
-    """What recording would say (the explanation of the error, our prediction), storing nothing:
-    inline dumps are decoded in a transaction that is rolled back."""
-    preview: dict = {}
-    try:
-        with transaction.atomic():
-            source_report = report_for_ref(source, uploaded_by=submitter, field="source")
-            destination_report = report_for_ref(
-                destination, uploaded_by=submitter, field="destination"
-            )
-            preview["prediction"] = predict(
-                source=source_report,
-                destination=destination_report,
-                guest_cpu=guest_cpu,
-                hypervisor=hypervisor,
-            )
-            raise _RollBack
-    except _RollBack:
-        pass
-    preview["explanation"] = explain(error_message).to_dict() if error_message.strip() else None
-    return preview
+    """What recording would say (the explanation of the error, our prediction), writing nothing:
+    an inline dump is decoded in memory and judged as the report it would be once stored
+    (``report_as_stored``), so the prediction equals the one a save stores."""
+    prediction = _prediction(
+        _preview_view(source, submitter, "source"),
+        _preview_view(destination, submitter, "destination"),
+        guest_cpu,
+        hypervisor,
+    )
+    return {
+        "prediction": prediction,
+        "explanation": explain(error_message).to_dict() if error_message.strip() else None,
+    }
+
+
+def _preview_view(ref: dict, user, field: str):
+    """The HostView of a reference as recording would store it; reads only."""
+    if isinstance(ref, dict) and set(ref) == {"raw"}:
+        if not isinstance(ref["raw"], str):
+            raise HostRefError("raw must be the text of a host report", field)
+        report = report_as_stored(ref["raw"])
+        # An unsaved report has no id for its label: it is named by its brand, as once stored.
+        label = "" if report.pk else (report.brand or f"inline dump ({field})")
+        return cpu_selectors.report_host_view(report, label)
+    return cpu_selectors.report_host_view(report_for_ref(ref, uploaded_by=user, field=field))
 
 
 def reevaluate(record: MigrationRecord) -> dict:

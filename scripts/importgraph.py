@@ -22,6 +22,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("kbsite", "cpus", "migrations_log", "client")
+# The kbsite modules that put the apps together and so may import any of them (the layering
+# test and the architecture page both read this): the URLconfs, the account pages (a user's
+# hosts and drift webhooks) and the API's one error mapping (it names the apps' service errors).
+KBSITE_COMPOSITION = frozenset(
+    {"kbsite.urls", "kbsite.api_urls", "kbsite.accounts", "kbsite.api_errors"}
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import multiprocessing
 import signal
 
 from . import DumpParseError, decode
+from .formats import MAX_BYTES
 
 
 def ignore_sigint() -> None:
@@ -18,10 +19,10 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def decode_one(data: bytes):
-    """(decoded, None) or (None, "line: reason")."""
+def decode_one(data: bytes, max_bytes: int = MAX_BYTES):
+    """(decoded, None) or (None, "line: reason"); ``max_bytes``: the caller's size limit."""
     try:
-        return decode(data), None
+        return decode(data, max_bytes=max_bytes), None
     except DumpParseError as error:
         return None, f"{error.line or 0}: {error.reason}"
 

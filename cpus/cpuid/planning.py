@@ -34,10 +34,15 @@ from .baseline import BASELINE_UNIVERSE, HostView, host_view, names
 MAX_OPTIONS = 12
 
 
+class PlanningError(ValueError):
+    """A plan that cannot be worked out: a count out of range, a retired host not in the pool,
+    an empty pool."""
+
+
 def hypothetical(view: HostView, count: int, name: str) -> list[HostView]:
     """``count`` planned hosts with the CPU of ``view`` (a catalog model's report)."""
     if not 1 <= count <= 1000:
-        raise ValueError("a planned host count is between 1 and 1000")
+        raise PlanningError("a planned host count is between 1 and 1000")
     base = host_view(view)
     return [replace(base, label=f"{name} (planned {i + 1}/{count})") for i in range(count)]
 
@@ -61,10 +66,10 @@ def what_if(
     views = [host_view(v) for v in pool]
     unknown = set(retire) - {v.label for v in views}
     if unknown:
-        raise ValueError(f"not in the pool: {', '.join(sorted(unknown))}")
+        raise PlanningError(f"not in the pool: {', '.join(sorted(unknown))}")
     after_views = [v for v in views if v.label not in set(retire)] + [host_view(v) for v in add]
     if not after_views:
-        raise ValueError("the pool would be empty")
+        raise PlanningError("the pool would be empty")
     before = pool_baseline.compute(views) if views else None
     after = pool_baseline.compute(after_views)
     before_mask = before.feature_mask if before else 0
@@ -92,7 +97,7 @@ def standardisation(pool: Sequence[HostView], hypervisor: str = "kvm") -> list[d
     """The trade-off between keeping every host and running a richer guest model."""
     views = [host_view(v) for v in pool]
     if not views:
-        raise ValueError("an empty pool has no standardisation choices")
+        raise PlanningError("an empty pool has no standardisation choices")
     common = pool_baseline.compute(views).feature_mask
     best: dict[tuple, guest_models.GuestModel] = {}
     for model in guest_models.models_of("qemu"):

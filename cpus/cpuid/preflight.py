@@ -40,6 +40,11 @@ INLINE_REASONS = 1000
 EXACT_POOL = 200
 
 
+class PreflightError(ValueError):
+    """A pre-flight question that cannot be answered as asked (no destination, a guest CPU that
+    needs the source host, too many distinct CPUs without one, an unknown hypervisor)."""
+
+
 @dataclass
 class Destination:
     index: int
@@ -170,16 +175,16 @@ def run_without_source(
     those modes are refused."""
     guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
     if guest.mode not in (compat.MODEL,):
-        raise ValueError(
+        raise PreflightError(
             f"a {guest.mode} guest CPU depends on the VM's current host: give the source host"
         )
     release = guest_os.get(guest_os_key) if guest_os_key else None
     views = [host_view(d) for d in destinations]
     if not views:
-        raise ValueError("no destination host")
+        raise PreflightError("no destination host")
     classes = _Classes.of(views)
     if len(classes.representatives) > MAX_CLASSES_WITHOUT_SOURCE:
-        raise ValueError(
+        raise PreflightError(
             f"more than {MAX_CLASSES_WITHOUT_SOURCE} distinct CPUs without a source host: give "
             "the source"
         )
@@ -245,7 +250,7 @@ def run(
     """Rank ``destinations`` for a VM running ``guest_cpu`` on ``source``.  ``pool`` (default:
     the source and every destination) defines ``baseline``."""
     if hypervisor not in compat.HYPERVISORS:
-        raise ValueError(f"unknown hypervisor {hypervisor!r}; use one of {compat.HYPERVISORS}")
+        raise PreflightError(f"unknown hypervisor {hypervisor!r}; use one of {compat.HYPERVISORS}")
     guest = guest_cpu if isinstance(guest_cpu, GuestCpu) else parse_guest_cpu(guest_cpu)
     release = guest_os.get(guest_os_key) if guest_os_key else None
     source_view = host_view(source)

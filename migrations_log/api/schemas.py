@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from cpus.compat.api.schemas import ReasonSerializer, SuggestionSerializer
 from cpus.cpuid import compat, policies
 from kbsite.output import OutputSerializer
+from kbsite.verdict_output import ReasonSerializer, SuggestionSerializer
 from migrations_log.models import Hypervisor, Outcome, Verdict
 
 

@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus.audit import audit
-from cpus.cpuid import DumpParseError, compat
+from cpus.cpuid import compat
 from cpus.services import HostRefError
 from kbsite.api import IsOwnerOrStaffOrReadOnly
 from migrations_log import selectors, services
@@ -36,17 +36,6 @@ RECORD_EXAMPLE = OpenApiExample(
     },
     request_only=True,
 )
-
-
-def _error(
-    message: str, *, field: str = "", line: int | None = None, code: str = "invalid"
-) -> Response:
-    body = {"error": message, "code": code, "detail": message}
-    if field:
-        body["field"] = field
-    if line is not None:
-        body["line"] = line
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 @extend_schema_view(
@@ -82,6 +71,8 @@ class MigrationRecordViewSet(
     filterset_class = MigrationRecordFilterSet
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     owner_field = "submitter"
+    # A record naming a host, report or CPU model that does not exist is an invalid record.
+    error_overrides = {HostRefError: {"status": 400}}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -100,17 +91,12 @@ class MigrationRecordViewSet(
         data = serializers.MigrationRecordInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        try:
-            record = services.migration_record_from_refs(
-                source=fields.pop("source"),
-                destination=fields.pop("destination"),
-                submitter=request.user,
-                **fields,
-            )
-        except DumpParseError as error:
-            return _error(error.reason, line=error.line, code="bad_dump")
-        except (HostRefError, services.RecordError) as error:
-            return _error(str(error), field=error.field)
+        record = services.migration_record_from_refs(
+            source=fields.pop("source"),
+            destination=fields.pop("destination"),
+            submitter=request.user,
+            **fields,
+        )
         body = serializers.MigrationRecordSerializer(
             selectors.record_list().get(pk=record.pk), context=self.get_serializer_context()
         ).data
@@ -206,10 +192,7 @@ class MigrationRecordViewSet(
     def explain_error(self, request):
         data = serializers.ExplainErrorSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            explanation = explain(data.validated_data["message"])
-        except ValueError as error:
-            return _error(str(error), field="message")
+        explanation = explain(data.validated_data["message"])
         return Response(schemas.ExplanationSerializer(explanation.to_dict()).data)
 
     @extend_schema(

@@ -172,6 +172,7 @@ def test_refusal_names_the_line(api, dump_bytes):
     assert response.status_code == 400
     assert response.json() == {
         "error": "malformed AIDA64 CPUID row; expected 'CPUID LEAF: EAX-EBX-ECX-EDX'",
+        "code": "bad_dump",
         "detail": "line 7: malformed AIDA64 CPUID row; expected 'CPUID LEAF: EAX-EBX-ECX-EDX'",
         "line": 7,
     }

@@ -239,3 +239,117 @@ def test_numbers_out_of_range_are_not_500(client, some_hosts, url):
     assert response.status_code in (200, 400, 404), (url, response.status_code)
     if url.startswith("/api/") and response.status_code != 200:
         _assert_error_shape(response)
+
+
+# --- The core's and the services' errors: one mapping (kbsite/api_errors.py API_ERRORS) ----
+
+BAD_DUMP = "not a dump at all\n"
+TOO_LONG = "\u20ac" * 25_000  # 75,000 bytes: under the serializer's 65,536 characters
+
+
+def _core_error_cases(hosts: list[str], cpu_model_id: int, host_id: int):
+    harpertown, barcelona = hosts[0], hosts[1]
+    ref, other = {"host": harpertown}, {"host": barcelona}
+    vm_qemu = "qemu-system-x86_64 -enable-kvm -cpu host -m 1024"
+    record = {
+        "guest_cpu": "host-passthrough",
+        "hypervisor": "kvm",
+        "outcome": "succeeded",
+        "happened_on": "2008-11-05",
+    }
+    # (url, body, status, code, field, has_line)
+    return [
+        ("/api/compat/check", {"source": {"raw": BAD_DUMP}, "destination": other},
+         400, "bad_dump", None, True),
+        ("/api/compat/check", {"source": {"host": "no-such-host"}, "destination": other},
+         404, "not_found", "source", False),
+        ("/api/compat/check", {"source": {"report": "7"}, "destination": other},
+         400, "bad_reference", "source", False),
+        ("/api/compat/check", {"source": ref, "destination": other, "guest_cpu": "Pentium9000"},
+         400, "bad_guest_cpu", "guest_cpu", False),
+        ("/api/pools/baseline", {"hosts": [ref, {"raw": BAD_DUMP}]},
+         400, "bad_dump", None, True),
+        ("/api/pools/baseline", {"hosts": [{"host": "no-such-host"}, ref]},
+         404, "not_found", "hosts[0]", False),
+        ("/api/pools/baseline", {"tag": "no-such-tag"}, 400, "invalid", "tag", False),
+        ("/api/vms/preflight", {"vm": "<domain><cpu mode='warp'/>", "pool": "demo-2008"},
+         400, "bad_vm", "vm", False),
+        ("/api/vms/preflight", {"vm": vm_qemu, "source": {"host": "no-such"}, "pool": "demo-2008"},
+         404, "not_found", "source", False),
+        ("/api/vms/preflight", {"vm": vm_qemu, "pool": "demo-2008"},
+         400, "bad_preflight", None, False),
+        ("/api/vms/preflight", {"vm": vm_qemu, "pool": "no-such-pool"},
+         400, "invalid", "pool", False),
+        ("/api/pools/plan", {"pool": "demo-2008", "retire": ["no-such-host"]},
+         400, "bad_plan", None, False),
+        ("/api/pools/plan", {"pool": "demo-2008", "add": [{"cpu_model": 2**31 - 1}]},
+         404, "not_found", "add[0]", False),
+        ("/api/pools/plan", {"hosts": [{"raw": BAD_DUMP}]}, 400, "bad_dump", None, True),
+        ("/api/migrations/", {**record, "source": {"raw": BAD_DUMP}, "destination": other},
+         400, "bad_dump", None, True),
+        # A record naming nothing has always been an invalid record (400), not a 404.
+        ("/api/migrations/", {**record, "source": {"host": 2**31 - 1}, "destination": other},
+         400, "bad_reference", "source", False),
+        ("/api/migrations/", {**record, "guest_cpu": "Pentium9000", "source": ref,
+                              "destination": other},
+         400, "bad_record", "guest_cpu", False),
+        ("/api/migrations/explain-error", {"message": TOO_LONG},
+         400, "message_too_long", "message", False),
+        ("/api/matrix-runs/", {"hosts": [host_id], "guest_cpu": "Pentium9000"},
+         400, "bad_guest_cpu", "guest_cpu", False),
+        ("/api/matrix-runs/", {"hosts": [2**31 - 1]}, 400, "bad_pool", "hosts", False),
+        ("/api/matrix-runs/", {"tag": "no-such-tag"}, 400, "bad_pool", "hosts", False),
+        ("/api/reports/", {"raw": BAD_DUMP}, 400, "bad_dump", None, True),
+    ]  # fmt: skip
+
+
+def test_every_core_error_of_every_endpoint_has_the_one_shape(api, some_hosts):
+    from cpus.models import CpuModel, Host
+
+    host_id = Host.objects.get(name=some_hosts[0]).pk
+    cases = _core_error_cases(some_hosts, CpuModel.objects.first().pk, host_id)
+    urls = {case[0] for case in cases}
+    assert len(urls) == 8  # every API endpoint that takes hosts, dumps, VMs or guest CPUs
+    for url, body, status, code, field, has_line in cases:
+        response = api.post(url, json.dumps(body), content_type="application/json")
+        error = _assert_error_shape(response, (status,))
+        assert error["code"] == code, (url, body, error)
+        assert error.get("field") == field, (url, body, error)
+        assert ("line" in error) == has_line, (url, error)
+        if has_line:  # a decode error: its reason, and where
+            assert error["line"] == 1 and error["error"] in error["detail"]
+            assert error["detail"].startswith("line 1: ")
+        if code == "bad_vm":
+            assert isinstance(error["issues"], list)  # each unreadable setting, if any
+
+
+def test_a_deleted_report_of_a_matrix_run_is_a_404_in_the_one_shape(api, some_hosts):
+    from cpus.compat import runs as matrix_runs
+    from cpus.models import Host
+
+    run = matrix_runs.matrix_run_create(
+        selection={"tag": "demo-2008"}, guest_cpu="host-passthrough", user=api.user
+    )
+    run.refresh_from_db()
+    matrix_runs.matrix_run_prepare(run)  # as the worker's first task does
+    run.refresh_from_db()
+    source, destination = run.host_ids[0], run.host_ids[1]
+    host = Host.objects.get(pk=source)
+    report_id = host.current_report_id
+    host.current_report = None
+    host.save()
+    HostReport.objects.filter(pk=report_id).delete()
+    response = api.get(
+        f"/api/matrix-runs/{run.pk}/cell?hypervisor=kvm&source={source}&destination={destination}"
+    )
+    error = _assert_error_shape(response, (404,))
+    assert error["code"] == "run_data_gone" and "deleted" in error["error"]
+
+
+def test_the_mapping_picks_the_most_specific_class():
+    from cpus.compat.runs import PoolError, RunDataGone
+    from kbsite.api_errors import api_error_of
+
+    assert api_error_of(RunDataGone("gone"))[:2] == (404, "run_data_gone")
+    assert api_error_of(PoolError("empty"))[:2] == (400, "bad_pool")
+    assert api_error_of(ValueError("a bug")) is None  # not a refusal: a 500, never a 400

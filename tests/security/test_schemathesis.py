@@ -64,7 +64,7 @@ def test_served_schema_documents_what_the_api_answers():
     detectors = (_missing_error_responses, _host_fields_not_nullable, _contradictions_paginated)
     gaps = [gap for detect in detectors for gap in detect(raw)]
     assert not gaps, f"{len(gaps)} gaps, e.g. {gaps[:3]}"
-    assert raw["components"]["schemas"]["Error"]["required"] == ["error"]
+    assert raw["components"]["schemas"]["Error"]["required"] == ["error", "code", "detail"]
     check = raw["paths"]["/api/compat/check"]["post"]["responses"]
     assert check["404"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"

@@ -13,29 +13,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
+from cpus.compat.api.fields import REF_HELP, RefField, host_views
 from cpus.compat.api.schemas import PoolBaselineSerializer, VerdictSerializer
-from cpus.cpuid import (
-    DecodedDump,
-    DumpParseError,
-    baseline,
-    compat,
-    export,
-    guest_os,
-    orchestrators,
-)
-from cpus.cpuid.baseline import HostView, host_view
+from cpus.cpuid import baseline, compat, export, guest_os, orchestrators
+from cpus.cpuid.baseline import HostView
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
-
-REF_HELP = '{"host": id or name}, {"report": id}, {"cpu_model": id} or {"raw": "<dump text>"}'
-
-
-class RefField(serializers.JSONField):
-    def to_internal_value(self, data):
-        data = super().to_internal_value(data)
-        if not isinstance(data, dict) or len(data) != 1:
-            raise serializers.ValidationError(f"give one of {REF_HELP}")
-        return data
+from kbsite.api import ApiError
 
 
 class _SharedFieldsSerializer(serializers.Serializer):
@@ -118,64 +102,6 @@ class BaselineInput(_SharedFieldsSerializer):
         return super().to_internal_value(data)
 
 
-def _vocabulary(names: str) -> str:
-    return engine_name(names)
-
-
-def _error(
-    message: str, *, field: str = "", line: int | None = None, status: int = 400
-) -> Response:
-    body = {
-        "error": message,
-        "code": "not_found" if status == 404 else "invalid",
-        "detail": message,
-    }
-    if field:
-        body["field"] = field
-    if line is not None:
-        body["line"] = line
-    return Response(body, status=status)
-
-
-def host_views(refs: list[tuple[str, dict]], user):
-    """(field, ref) pairs -> HostViews; inline dumps are decoded, not stored (a query).
-
-    Host, report and CPU model references are resolved together, one query per kind whatever
-    their number (5,000 report references used to be 5,000 queries and 27 s); inline dumps and
-    malformed references go one by one through the catalog's services, which say what is wrong.
-    """
-
-    def values_of(kind: str, types: tuple) -> list:
-        return [ref[kind] for _, ref in refs if kind in ref and type(ref[kind]) in types]
-
-    host_values = values_of("host", (int, str))
-    by_host = selectors.host_views_by_ref(host_values, user) if host_values else {}
-    report_ids, cpu_model_ids = values_of("report", (int,)), values_of("cpu_model", (int,))
-    by_kind = {
-        "report": selectors.report_views_by_ids(report_ids) if report_ids else {},
-        "cpu_model": selectors.cpu_model_views_by_ids(cpu_model_ids) if cpu_model_ids else {},
-    }
-    views = []
-    for field, ref in refs:
-        value = ref.get("host")
-        if type(value) in (int, str) and value in by_host:
-            view = by_host[value]
-            if isinstance(view, services.HostRefError):
-                raise services.HostRefError(str(view), field, not_found=view.not_found)
-            views.append(view)
-            continue
-        kind = next(iter(ref)) if len(ref) == 1 else None
-        if kind in by_kind and type(ref[kind]) is int and ref[kind] in by_kind[kind]:
-            views.append(by_kind[kind][ref[kind]])
-            continue
-        resolved = services.report_for_ref(ref, uploaded_by=user, field=field, store_raw=False)
-        if isinstance(resolved, DecodedDump):
-            views.append(host_view(resolved, f"inline dump ({field})"))
-        else:
-            views.append(selectors.report_host_view(resolved))
-    return views
-
-
 @functools.lru_cache(maxsize=settings.CPUKB_VERDICT_CACHE)
 def _checked(source, destination, guest_cpu, hypervisor, vocabulary, os=None) -> compat.Verdict:
     return compat.check(
@@ -224,24 +150,17 @@ def compat_check(request):
     data = CheckInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    try:
-        source, destination = host_views(
-            [("source", fields["source"]), ("destination", fields["destination"])], request.user
-        )
-        verdict = checked(
-            source,
-            destination,
-            fields["guest_cpu"],
-            fields["hypervisor"],
-            _vocabulary(fields["names"]),
-            fields.get("guest_os"),
-        )
-    except DumpParseError as error:
-        return _error(error.reason, line=error.line)
-    except services.HostRefError as error:
-        return _error(str(error), field=error.field, status=404 if error.not_found else 400)
-    except compat.GuestCpuError as error:
-        return _error(str(error), field="guest_cpu")
+    source, destination = host_views(
+        [("source", fields["source"]), ("destination", fields["destination"])], request.user
+    )
+    verdict = checked(
+        source,
+        destination,
+        fields["guest_cpu"],
+        fields["hypervisor"],
+        engine_name(fields["names"]),
+        fields.get("guest_os"),
+    )
     return Response(VerdictSerializer(verdict.to_dict()).data)
 
 
@@ -272,31 +191,24 @@ def pool_baseline(request):
     data = BaselineInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    try:
-        if fields.get("tag"):
-            ids = services.tagged_host_ids(
-                fields["tag"], request.user, settings.CPUKB_MAX_POOL_REFS
+    if fields.get("tag"):
+        ids = services.tagged_host_ids(fields["tag"], request.user, settings.CPUKB_MAX_POOL_REFS)
+        if not ids:
+            raise ApiError(f"no host with a report has the tag {fields['tag']!r}", field="tag")
+        if len(ids) > settings.CPUKB_MAX_POOL_REFS:
+            raise ApiError(
+                f"more than {settings.CPUKB_MAX_POOL_REFS:,} hosts have this tag "
+                "(CPUKB_MAX_POOL_REFS): use a matrix run",
+                field="tag",
             )
-            if not ids:
-                return _error(f"no host with a report has the tag {fields['tag']!r}", field="tag")
-            if len(ids) > settings.CPUKB_MAX_POOL_REFS:
-                return _error(
-                    f"more than {settings.CPUKB_MAX_POOL_REFS:,} hosts have this tag "
-                    "(CPUKB_MAX_POOL_REFS): use a matrix run",
-                    field="tag",
-                )
-            by_id = selectors.host_views_by_ref(ids)
-            views = [by_id[pk] for pk in ids]
-        else:
-            views = host_views(
-                [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
-            )
-    except DumpParseError as error:
-        return _error(error.reason, line=error.line)
-    except services.HostRefError as error:
-        return _error(str(error), field=error.field, status=404 if error.not_found else 400)
+        by_id = selectors.host_views_by_ref(ids)
+        views = [by_id[pk] for pk in ids]
+    else:
+        views = host_views(
+            [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
+        )
     pool = baseline.compute(views)
-    body = pool.to_dict(_vocabulary(fields["names"]))
+    body = pool.to_dict(engine_name(fields["names"]))
     body["exports"] = export.all_exports(pool)
     body["exports"]["orchestrators"] = orchestrators.all_orchestrators(pool)
     body["guest_os"] = guest_os.runnable(pool.feature_mask)

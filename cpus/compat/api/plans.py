@@ -10,10 +10,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
-from cpus.compat.api.checks import REF_HELP, RefField, _error, host_views
+from cpus.compat.api.fields import REF_HELP, RefField, host_views
 from cpus.compat.api.schemas import PoolPlanSerializer
-from cpus.cpuid import DumpParseError, planning
+from cpus.cpuid import planning
 from cpus.models import CpuModel
+from kbsite.api import ApiError
 
 MAX_POOL = 1000
 
@@ -71,39 +72,30 @@ def pool_plan(request):
     data = PlanInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    try:
-        if fields.get("pool"):
-            rows = services.tagged_host_ids(fields["pool"], request.user, MAX_POOL)
-            if not rows or len(rows) > MAX_POOL:
-                return _error(f"the pool tag has no host with a report, or more than {MAX_POOL}")
-            by_id = selectors.host_views_by_ref(rows)
-            pool = [by_id[pk] for pk in rows]
-        else:
-            pool = host_views(
-                [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
+    if fields.get("pool"):
+        rows = services.tagged_host_ids(fields["pool"], request.user, MAX_POOL)
+        if not rows or len(rows) > MAX_POOL:
+            raise ApiError(f"the pool tag has no host with a report, or more than {MAX_POOL}")
+        by_id = selectors.host_views_by_ref(rows)
+        pool = [by_id[pk] for pk in rows]
+    else:
+        pool = host_views(
+            [(f"hosts[{i}]", ref) for i, ref in enumerate(fields["hosts"])], request.user
+        )
+    ids = [entry["cpu_model"] for entry in fields.get("add", [])]
+    models = selectors.cpu_model_views_by_ids(ids) if ids else {}
+    names = {model.pk: str(model) for model in CpuModel.objects.filter(pk__in=ids)}
+    planned, new_cpus = [], {}
+    for i, entry in enumerate(fields.get("add", [])):
+        view = models.get(entry["cpu_model"])
+        if view is None:
+            raise ApiError(
+                f"no CPU model {entry['cpu_model']} with a report", field=f"add[{i}]", status=404
             )
-        ids = [entry["cpu_model"] for entry in fields.get("add", [])]
-        models = selectors.cpu_model_views_by_ids(ids) if ids else {}
-        names = {model.pk: str(model) for model in CpuModel.objects.filter(pk__in=ids)}
-        planned, new_cpus = [], {}
-        for i, entry in enumerate(fields.get("add", [])):
-            view = models.get(entry["cpu_model"])
-            if view is None:
-                return _error(
-                    f"no CPU model {entry['cpu_model']} with a report",
-                    field=f"add[{i}]",
-                    status=404,
-                )
-            name = names.get(entry["cpu_model"], f"CPU model {entry['cpu_model']}")
-            planned += planning.hypothetical(view, entry["count"], name)
-            new_cpus[name] = view
-        answer = planning.what_if(pool, planned, fields.get("retire", []))
-    except DumpParseError as error:
-        return _error(error.reason, line=error.line)
-    except services.HostRefError as error:
-        return _error(str(error), field=error.field, status=404 if error.not_found else 400)
-    except ValueError as error:
-        return _error(str(error))
+        name = names.get(entry["cpu_model"], f"CPU model {entry['cpu_model']}")
+        planned += planning.hypothetical(view, entry["count"], name)
+        new_cpus[name] = view
+    answer = planning.what_if(pool, planned, fields.get("retire", []))
     after = [v for v in pool if v.label not in set(fields.get("retire", []))] + planned
     answer.pop("baseline_after")
     answer["standardisation"] = planning.standardisation(after)

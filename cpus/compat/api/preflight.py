@@ -10,12 +10,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cpus import selectors, services
-from cpus.compat.api.checks import REF_HELP, RefField, _error, _vocabulary, host_views
+from cpus.compat.api.fields import REF_HELP, RefField, host_views
 from cpus.compat.api.schemas import PreflightSerializer
-from cpus.cpuid import DumpParseError, compat, guest_os, preflight, vmconfig
+from cpus.cpuid import compat, guest_os, preflight, vmconfig
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
-from cpus.cpuid.vocabulary import VOCABULARIES
+from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
 from cpus.models import Host
+from kbsite.api import ApiError, error_overrides
 
 # One VM against at most this many hosts per request (a matrix run's bound).
 MAX_DESTINATIONS = 20_000
@@ -90,6 +91,8 @@ def destination_hosts(fields: dict, user=None) -> list[tuple[int, str]]:
     return list(hosts.values_list("pk", "name")[: MAX_DESTINATIONS + 1])
 
 
+# A guest CPU the engine refuses here came from the VM definition.
+@error_overrides({compat.GuestCpuError: {"field": "vm"}})
 @extend_schema(
     description="Where can this VM go? Reads the VM's real guest CPU from its definition, then "
     "ranks every destination (the pool, the given hosts, or the whole inventory): the verdict "
@@ -118,51 +121,37 @@ def vm_preflight(request):
     data = PreflightInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    try:
-        vm = vmconfig.parse(fields["vm"], fields.get("format"))
-    except vmconfig.VmConfigError as error:
-        response = _error(str(error), field="vm")
-        response.data["issues"] = [issue.to_dict() for issue in error.issues]
-        return response
+    vm = vmconfig.parse(fields["vm"], fields.get("format"))
     hypervisor = fields.get("hypervisor") or vm.hypervisor
     hosts = destination_hosts(fields, request.user)
     if len(hosts) > MAX_DESTINATIONS:
-        return _error(f"at most {MAX_DESTINATIONS:,} destinations per request: use a pool tag")
+        raise ApiError(f"at most {MAX_DESTINATIONS:,} destinations per request: use a pool tag")
     if not hosts:
-        return _error("no destination host with a report in this selection", field="pool")
-    try:
-        by_id = selectors.host_views_by_ref([pk for pk, _ in hosts])
-        if "source" not in fields:
-            chosen = hosts
-            answer = preflight.run_without_source(
-                vm.guest_cpu,
-                [by_id[pk] for pk, _ in chosen],
-                hypervisor,
-                labels=[name for _, name in chosen],
-                guest_os_key=fields.get("guest_os"),
-                vocabulary=_vocabulary(fields["names"]),
-            )
-        else:
-            (source,) = host_views([("source", fields["source"])], request.user)
-            source_ref = fields["source"].get("host")
-            chosen = [(pk, name) for pk, name in hosts if source_ref not in (pk, name)]
-            answer = preflight.run(
-                vm.guest_cpu,
-                source,
-                [by_id[pk] for pk, _ in chosen],
-                hypervisor,
-                labels=[name for _, name in chosen],
-                guest_os_key=fields.get("guest_os"),
-                vocabulary=_vocabulary(fields["names"]),
-            )
-    except DumpParseError as error:
-        return _error(error.reason, line=error.line)
-    except services.HostRefError as error:
-        return _error(str(error), field=error.field, status=404 if error.not_found else 400)
-    except compat.GuestCpuError as error:
-        return _error(str(error), field="vm")
-    except ValueError as error:
-        return _error(str(error))
+        raise ApiError("no destination host with a report in this selection", field="pool")
+    by_id = selectors.host_views_by_ref([pk for pk, _ in hosts])
+    if "source" not in fields:
+        chosen = hosts
+        answer = preflight.run_without_source(
+            vm.guest_cpu,
+            [by_id[pk] for pk, _ in chosen],
+            hypervisor,
+            labels=[name for _, name in chosen],
+            guest_os_key=fields.get("guest_os"),
+            vocabulary=engine_name(fields["names"]),
+        )
+    else:
+        (source,) = host_views([("source", fields["source"])], request.user)
+        source_ref = fields["source"].get("host")
+        chosen = [(pk, name) for pk, name in hosts if source_ref not in (pk, name)]
+        answer = preflight.run(
+            vm.guest_cpu,
+            source,
+            [by_id[pk] for pk, _ in chosen],
+            hypervisor,
+            labels=[name for _, name in chosen],
+            guest_os_key=fields.get("guest_os"),
+            vocabulary=engine_name(fields["names"]),
+        )
     host_ids = {name: pk for pk, name in chosen}
     body = {"vm": vm.to_dict(), **answer.to_dict()}
     for entry in body["destinations"]:

@@ -10,7 +10,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
@@ -138,14 +138,9 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         selection = {key: fields[key] for key in ("hosts", "tag", "all") if fields.get(key)}
-        try:
-            run = runs.matrix_run_start(
-                selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
-            )
-        except compat.GuestCpuError as error:
-            raise ValidationError({"guest_cpu": str(error)}) from None
-        except runs.PoolError as error:
-            raise ValidationError({"hosts": str(error)}) from None
+        run = runs.matrix_run_start(
+            selection=selection, guest_cpu=fields["guest_cpu"], user=request.user
+        )
         run.refresh_from_db()
         body = MatrixRunSerializer(run, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -217,8 +212,5 @@ class MatrixRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"source": "both hosts must be in the run's pool"})
         if not run.class_reports:
             raise ValidationError({"status": "the run has not been prepared yet"})
-        try:
-            verdict = runs.run_cell(run, position[source], position[destination], hypervisor)
-        except runs.RunDataGone as error:
-            raise NotFound(str(error)) from None
+        verdict = runs.run_cell(run, position[source], position[destination], hypervisor)
         return Response(VerdictSerializer(verdict.to_dict()).data)

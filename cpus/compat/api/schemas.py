@@ -12,70 +12,24 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from cpus.cpuid import compat, policies, vmconfig
+from cpus.cpuid import policies, vmconfig
 from cpus.cpuid.levels import LEVELS
 from kbsite.output import OutputSerializer, renamed
+from kbsite.verdict_output import (
+    ReasonSerializer,
+)
+from kbsite.verdict_output import (
+    hypervisor_field as _hypervisor,
+)
+from kbsite.verdict_output import (
+    level_field as _level,
+)
+from kbsite.verdict_output import (
+    names_field as _names,
+)
 
 HYPERVISORS = policies.HYPERVISORS
 NOTE_LEVELS = ("info", "warning")
-
-
-def _names(**kwargs) -> serializers.ListField:
-    """A list of feature (or other) names."""
-    return serializers.ListField(child=serializers.CharField(), **kwargs)
-
-
-def _level(**kwargs) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=LEVELS, **kwargs)
-
-
-def _hypervisor(**kwargs) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=HYPERVISORS, **kwargs)
-
-
-# --- A verdict (compat.Verdict) -------------------------------------------------------------
-
-
-class ReasonSerializer(OutputSerializer):
-    """One finding of a verdict (``compat.Reason``)."""
-
-    axis = serializers.ChoiceField(choices=compat.AXES)
-    severity = serializers.ChoiceField(choices=compat.SEVERITIES)
-    message = serializers.CharField()
-    features = _names(help_text="Feature names in the answer's vocabulary.")
-
-
-class SuggestionSerializer(OutputSerializer):
-    """A configuration that would do better than the verdict (``compat._suggest``)."""
-
-    guest_cpu = serializers.CharField()
-    verdict = _level()
-    hypervisor = _hypervisor()
-    hyperv_compatibility = serializers.ChoiceField(
-        choices=compat.HYPERV_COMPATIBILITY,
-        required=False,
-        help_text="Hyper-V only: the processor compatibility mode to enable.",
-    )
-    libvirt_model = serializers.CharField(allow_null=True)
-    leaves = _names(help_text="The warnings and blockers the suggested configuration leaves.")
-    message = serializers.CharField()
-
-
-class VerdictSerializer(OutputSerializer):
-    """A directed verdict (``compat.Verdict.to_dict``)."""
-
-    verdict = _level()
-    source = serializers.CharField(allow_blank=True)
-    destination = serializers.CharField(allow_blank=True)
-    guest_cpu = serializers.CharField()
-    guest_model = serializers.CharField(allow_null=True)
-    hypervisor = _hypervisor()
-    hyperv_compatibility = serializers.ChoiceField(
-        choices=compat.HYPERV_COMPATIBILITY, allow_null=True
-    )
-    missing = _names(help_text="Guest features the destination lacks.")
-    reasons = ReasonSerializer(many=True)
-    suggestion = SuggestionSerializer(allow_null=True)
 
 
 # --- A pool baseline (baseline.Baseline) with its exports -------------------------------------

@@ -1,7 +1,9 @@
 """Host report formats: detection and decoding.
 
 ``decode(data)`` is the one entry point: it checks the input (size, encoding, binary junk),
-detects the format, parses it and returns a ``DecodedDump``.  Every failure is a
+detects the format, parses it and returns a ``DecodedDump``.  The size limit is the caller's
+(``max_bytes``: the site passes its ``CPUKB_MAX_UPLOAD_BYTES``); ``MAX_BYTES`` is only the
+default for callers without settings (the client, the benchmarks, the tests).  Every failure is a
 ``DumpParseError`` with the line and the reason; no other exception escapes.
 """
 
@@ -25,8 +27,10 @@ from . import (
     x86info,
 )
 
-# The largest input accepted at all: a full AIDA64 report of a two-socket EPYC with 384 logical
-# CPUs is about 2.6 MB; 8 MiB leaves room for larger hosts while refusing hostile sizes.
+# The default largest input accepted at all, for callers that do not pass ``max_bytes`` (the
+# site passes its CPUKB_MAX_UPLOAD_BYTES setting, whose default is the same): a full AIDA64
+# report of a two-socket EPYC with 384 logical CPUs is about 2.6 MB; 8 MiB leaves room for
+# larger hosts while refusing hostile sizes.
 MAX_BYTES = 8 * 1024 * 1024
 # The most that is parsed.  Above it only a multi-CPU AIDA64 or cpuid -r dump is accepted, and
 # only its whole CPU blocks within the first MAX_PARSED_BYTES are read (CPU 0 is what is
@@ -84,21 +88,22 @@ _BINARY = re.compile(b"[" + re.escape(_CONTROL_BYTES) + b"]")
 _LONG_LINE = re.compile(f"^[^\n]{{{MAX_LINE_CHARS + 1}}}", re.MULTILINE)
 
 
-def to_text(data: str | bytes) -> str:
+def to_text(data: str | bytes, max_bytes: int = MAX_BYTES) -> str:
     """Check the raw upload and return it as text; refuse what is not a plain-text report."""
-    return checked_text(data)[0]
+    return checked_text(data, max_bytes)[0]
 
 
-def checked_text(data: str | bytes) -> tuple[str, str | None]:
-    """The checked text of an upload, and a note when only part of a large report is kept."""
+def checked_text(data: str | bytes, max_bytes: int = MAX_BYTES) -> tuple[str, str | None]:
+    """The checked text of an upload, and a note when only part of a large report is kept.
+    ``max_bytes``: the largest input accepted (the caller's limit)."""
     if isinstance(data, str):
         try:
             data = data.encode("utf-8")
         except UnicodeEncodeError as error:
             line = data.count("\n", 0, error.start) + 1
             raise DumpParseError("not valid text (a lone surrogate code point)", line) from None
-    if len(data) > MAX_BYTES:
-        raise DumpParseError(f"the input is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+    if len(data) > max_bytes:
+        raise DumpParseError(f"the input is {len(data):,} bytes; the limit is {max_bytes:,}")
     # Deleting the control bytes and comparing lengths runs in C; the regex only locates junk.
     if len(data.translate(None, _CONTROL_BYTES)) != len(data):
         junk = _BINARY.search(data)
@@ -123,7 +128,7 @@ def checked_text(data: str | bytes) -> tuple[str, str | None]:
     text = text.removeprefix("\ufeff")
     note = None
     if len(data) > MAX_PARSED_BYTES:
-        text, note = _whole_cpu_blocks(text, len(data))
+        text, note = _whole_cpu_blocks(text, len(data), max_bytes)
     if not text.strip():
         raise DumpParseError("the input is empty")
     # Every break str.splitlines() honours (CRLF counted once), counted in C.
@@ -149,7 +154,7 @@ LARGE_FORMATS = {
 }
 
 
-def _whole_cpu_blocks(text: str, size: int) -> tuple[str, str]:
+def _whole_cpu_blocks(text: str, size: int, max_bytes: int = MAX_BYTES) -> tuple[str, str]:
     """The whole CPU blocks of a large multi-CPU AIDA64 or ``cpuid -r`` dump that fit in
     ``MAX_PARSED_BYTES``, from the first block on.
 
@@ -158,7 +163,7 @@ def _whole_cpu_blocks(text: str, size: int) -> tuple[str, str]:
     """
     refusal = (
         f"the input is {size:,} bytes; the limit is {MAX_PARSED_BYTES:,} "
-        f"(up to {MAX_BYTES:,} for a multi-CPU AIDA64 or cpuid -r dump)"
+        f"(up to {max_bytes:,} for a multi-CPU AIDA64 or cpuid -r dump)"
     )
     try:
         name = detect(text)
@@ -269,9 +274,16 @@ def _detect_json(text: str) -> str:
     raise DumpParseError("JSON that is neither lscpu -J output nor a QMP reply", 1)
 
 
-def decode(data: str | bytes, format: str | None = None) -> DecodedDump:  # noqa: A002
-    """Decode a host report of any supported format."""
-    text, note = checked_text(data)
+def decode(
+    data: str | bytes,
+    format: str | None = None,  # noqa: A002
+    *,
+    max_bytes: int = MAX_BYTES,
+) -> DecodedDump:
+    """Decode a host report of any supported format.  ``max_bytes`` is the largest input
+    accepted: the caller's limit (the site's CPUKB_MAX_UPLOAD_BYTES); its default, ``MAX_BYTES``
+    (8 MiB), is the core's own for callers without settings."""
+    text, note = checked_text(data, max_bytes)
     name = format or detect(text)
     if name not in FORMATS:
         raise DumpParseError(f"unknown format {name!r}; use one of {', '.join(FORMATS)}")

@@ -10,12 +10,12 @@ import json
 import sys
 import textwrap
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.baseline import HostView, host_view
 from cpus.cpuid.compat import HYPERV_COMPATIBILITY, HYPERVISORS, GuestCpuError, check
-from cpus.cpuid.formats import MAX_BYTES
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
 
@@ -24,10 +24,11 @@ def load_hosts(paths: list[str], stderr) -> list[HostView] | None:
     """Decode every report; print ``FILE:LINE: reason`` for each failure and return None."""
     hosts = []
     failed = False
+    limit = settings.CPUKB_MAX_UPLOAD_BYTES
     for path in paths:
         try:
             with open(path, "rb") as handle:
-                hosts.append(host_view(decode(handle.read(MAX_BYTES + 1)), path))
+                hosts.append(host_view(decode(handle.read(limit + 1), max_bytes=limit), path))
         except DumpParseError as error:
             failed = True
             stderr.write(f"{path}:{error.line or 0}: {error.reason}")

@@ -6,10 +6,10 @@ import json
 import sys
 import textwrap
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cpus.cpuid import FORMATS, DumpParseError, decode
-from cpus.cpuid.formats import MAX_BYTES
 from cpus.cpuid.vocabulary import CANONICAL, VOCABULARIES, engine_name
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
         for path in options["files"]:
             try:
                 data = self._read(path)
-                decoded = decode(data)
+                decoded = decode(data, max_bytes=settings.CPUKB_MAX_UPLOAD_BYTES)
             except DumpParseError as error:
                 failed = True
                 self.stderr.write(f"{path}:{error.line or 0}: {error.reason}")
@@ -69,9 +69,9 @@ class Command(BaseCommand):
 
     def _read(self, path: str) -> bytes:
         if path == "-":
-            return sys.stdin.buffer.read(MAX_BYTES + 1)
+            return sys.stdin.buffer.read(settings.CPUKB_MAX_UPLOAD_BYTES + 1)
         with open(path, "rb") as handle:
-            return handle.read(MAX_BYTES + 1)
+            return handle.read(settings.CPUKB_MAX_UPLOAD_BYTES + 1)
 
 
 def _json_record(path: str, decoded, vocabulary: str) -> dict:

@@ -23,11 +23,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cpus import services
 from cpus.cpuid import bulk
-from cpus.cpuid.formats import MAX_BYTES
 from cpus.models import HostReport
 
 # Below this many files the pool's start-up costs more than it saves.
@@ -135,7 +135,7 @@ class Command(BaseCommand):
         for name in names:
             try:
                 with open(name, "rb") as handle:
-                    data = handle.read(MAX_BYTES + 1)
+                    data = handle.read(settings.CPUKB_MAX_UPLOAD_BYTES + 1)
             except OSError as error:
                 read.append((name, None, f"0: cannot read: {error.strerror or error}"))
                 continue
@@ -150,7 +150,12 @@ class Command(BaseCommand):
                 entries.append((name, None, (None, None), sha))  # a duplicate: not decoded
             else:
                 self.seen.setdefault(sha, name)
-                outcome = pool.submit(bulk.decode_one, data) if pool else bulk.decode_one(data)
+                limit = settings.CPUKB_MAX_UPLOAD_BYTES
+                outcome = (
+                    pool.submit(bulk.decode_one, data, limit)
+                    if pool
+                    else bulk.decode_one(data, limit)
+                )
                 entries.append((name, data, outcome, sha))
         return entries
 
