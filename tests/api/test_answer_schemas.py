@@ -11,7 +11,6 @@ components (kbsite/output.py); a key the engine adds without its serializer fail
 import copy
 import datetime
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -35,9 +34,10 @@ from cpus.cpuid import (
 )
 from cpus.models import CpuModel, Host, HostReport, MatrixRun
 from kbsite.output import UndeclaredKeys
+from kbsite.verdict_output import VerdictSerializer
 from migrations_log import services as ledger
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 POOL = {
     "harpertown": "aida64_XeonE5462_Harpertown_2S_libcpuid.txt",
     "shanghai": "aida64_Opteron2378_Shanghai_2S_libcpuid.txt",
@@ -396,7 +396,7 @@ def test_rendering_gives_exactly_what_the_engine_returned():
     hosts = [decode((DUMPS / file).read_bytes()) for file in POOL.values()]
     for hypervisor in policies.HYPERVISORS:
         verdict = compat.check(hosts[1], hosts[2], "host-passthrough", hypervisor).to_dict()
-        assert schemas.VerdictSerializer(verdict).data == verdict
+        assert VerdictSerializer(verdict).data == verdict
     pool_result = baseline.compute(hosts)
     body = pool_result.to_dict()
     body["exports"] = export.all_exports(pool_result)

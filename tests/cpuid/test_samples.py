@@ -1,5 +1,8 @@
 """Every real sample decodes to the right identity, and detect() picks its format."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from cpus.cpuid import DumpParseError, decode, detect
@@ -285,6 +288,22 @@ def test_each_sample_is_kept_in_one_folder_only():
     assert DUMPS / "thismachine_kvm_EPYC-Milan_lscpu.txt" == (
         TEST_DUMPS / "thismachine_kvm_EPYC-Milan_lscpu.txt"
     )
+
+
+def test_tests_and_benchmarks_find_samples_only_through_the_resolver():
+    """A path built into tests/dumps/ by hand misses the seed samples kept in cpus/seed/dumps/
+    (every new test file of one merge did): tests/samples.py is the one place that knows."""
+    root = Path(__file__).resolve().parents[2]
+    by_hand = re.compile(r'(parents\[1\]|parent\.parent|"tests") / "dumps"')
+    offenders = sorted(
+        str(path.relative_to(root))
+        for folder in ("tests", "bench")
+        for path in (root / folder).rglob("*.py")
+        if path.name != "samples.py"
+        and path.name != "test_repository_layout.py"  # its examples of what a scan must catch
+        and by_hand.search(path.read_text(encoding="utf-8"))
+    )
+    assert offenders == [], "use `from tests.samples import DUMPS`"
 
 
 def test_the_resolver_sees_a_name_held_twice_and_refuses_an_unknown_one(tmp_path):

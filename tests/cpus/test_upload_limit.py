@@ -6,7 +6,6 @@ a dump of the largest size reaches the view."""
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,8 +15,8 @@ from cpus import services
 from cpus.cpuid import DumpParseError, decode
 from cpus.cpuid.formats import MAX_BYTES
 from cpus.models import HostReport
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 RAISED = MAX_BYTES + 2 * 1024 * 1024  # 10 MiB: above the core's default
 
 

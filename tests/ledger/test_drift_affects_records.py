@@ -8,7 +8,6 @@ tests/cpus/test_drift.py; nothing else is changed.
 """
 
 import datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ from cpus.drift import drift_affects
 from cpus.models import DriftEvent, Host
 from migrations_log import services as ledger
 from migrations_log.drift import migrations_affected
+from tests.samples import DUMPS
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
 CASCADE = "aida64_XeonGold_CascadeLakeSP_libcpuid.txt"
 LEAF7 = "CPUID 00000007: 00000000-D39FFFFB-"
 LEAF7_NO_TSX = "CPUID 00000007: 00000000-D39FF7EB-"  # EBX & ~(1 << 4 | 1 << 11): no hle, rtm

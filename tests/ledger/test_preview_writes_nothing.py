@@ -2,8 +2,6 @@
 the reports they would be once stored (no INSERT rolled back), and the preview's prediction is
 the one a save then stores."""
 
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,10 +10,11 @@ from cpus import services as cpu_services
 from cpus.models import FeatureSet, HostReport
 from migrations_log import services
 from migrations_log.models import MigrationRecord
+from tests.samples import DUMPS
 
 pytestmark = pytest.mark.django_db
 
-DUMPS = Path(__file__).resolve().parents[1] / "dumps"
+
 HARPERTOWN = "aida64_XeonE5462_Harpertown_2S_libcpuid.txt"
 BARCELONA = "libvirt_cputestdata_x86_64-cpuid-Opteron-2350.xml"  # with VMX/stack facts of its own
 QEMU_SSSE3 = "warning: host doesn't support requested feature: CPUID.01H:ECX.ssse3 [bit 9]"

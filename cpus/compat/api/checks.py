@@ -14,12 +14,13 @@ from rest_framework.response import Response
 
 from cpus import selectors, services
 from cpus.compat.api.fields import REF_HELP, RefField, host_views
-from cpus.compat.api.schemas import PoolBaselineSerializer, VerdictSerializer
+from cpus.compat.api.schemas import PoolBaselineSerializer
 from cpus.cpuid import baseline, compat, export, guest_os, orchestrators
 from cpus.cpuid.baseline import HostView
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
 from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
 from kbsite.api import ApiError
+from kbsite.verdict_output import VerdictSerializer
 
 
 class _SharedFieldsSerializer(serializers.Serializer):

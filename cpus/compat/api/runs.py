@@ -15,9 +15,10 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from cpus.compat import runs
-from cpus.compat.api.schemas import RunResultsSerializer, VerdictSerializer
+from cpus.compat.api.schemas import RunResultsSerializer
 from cpus.cpuid import compat
 from cpus.models import MatrixRun
+from kbsite.verdict_output import VerdictSerializer
 
 HYPERVISOR = OpenApiParameter(
     "hypervisor", str, enum=list(compat.HYPERVISORS), description="default kvm"
