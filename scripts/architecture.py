@@ -24,7 +24,7 @@ END = "<!-- end -->"
 # Layers, top to bottom, with the title of their box.
 LAYERS = {
     "client": "client: the CLI (stdlib only)",
-    "kbsite.composition": "kbsite: URLconfs and account pages",
+    "kbsite.composition": "kbsite: URLconfs, account pages, API errors",
     "cpus.compat": "cpus.compat: compatibility",
     "migrations_log": "migrations_log: the ledger",
     "cpus": "cpus: the catalog",
