@@ -80,11 +80,18 @@ def spawn_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         process.wait(timeout=30)
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
-    """Each test starts with no throttle or login-lockout counts left by earlier ones.
+    """Each test starts with no throttle or login-lockout counts left by earlier ones, and a
+    transactional test starts with the Feature rows.
 
     A hook rather than an autouse fixture (see above). With REDIS_URL the cache is shared and
     clears only its own keys (kbsite/cache.py), never the Celery queue in the same database.
+
+    The Feature rows are written by migrate only (cpus/feature_rows.py), and Django's flush after
+    a ``serialized_rollback`` test sends no post_migrate: the next transactional test without it
+    (a Celery worker test) would find the table empty, where a migrated database never is.  They
+    are loaded after the test's fixtures are set up, as post_migrate would have.
     """
     import contextlib
 
@@ -93,6 +100,13 @@ def pytest_runtest_setup(item):
     # Redis down (the fault tests): nothing is counted there either.
     with contextlib.suppress(Exception):
         cache.clear()
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+        from cpus.feature_rows import load_feature_rows
+
+        load_feature_rows(sender=None)
+    return result
 
 
 @pytest.fixture
