@@ -26,7 +26,7 @@ from cpus.filtersets import (
     HostReportFilterSet,
 )
 from cpus.models import Feature
-from kbsite.api import IsOwnerOrStaffOrReadOnly
+from kbsite.api import ApiError, IsOwnerOrStaffOrReadOnly
 
 NAMES = OpenApiParameter(
     "names",
@@ -189,8 +189,8 @@ UPLOAD_EXAMPLE = OpenApiExample(
     create=extend_schema(
         description="Upload a host report (multipart `file`, or `raw` text), any supported "
         "format. 201 with the decoded report; 200 with the existing one when the same text was "
-        'uploaded before; 400 with `{"error", "line"}` when it cannot be decoded (nothing is '
-        "stored).",
+        "uploaded before; 400 in the one error shape (code `bad_dump`, with the `line` and the "
+        "reason) when it cannot be decoded, and nothing is stored.",
         request=serializers.ReportUploadSerializer,
         responses={
             201: serializers.HostReportDetailSerializer,
@@ -221,10 +221,7 @@ class HostReportViewSet(
                 f"{'s' if len(holders) != 1 else ''} of other users (the same text was uploaded "
                 "for them): it stays; point your own hosts at another report instead"
             )
-            return Response(
-                {"error": message, "code": "shared", "detail": message},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ApiError(message, status=status.HTTP_409_CONFLICT, code="shared")
         return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance):

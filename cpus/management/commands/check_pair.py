@@ -38,10 +38,6 @@ def load_hosts(paths: list[str], stderr) -> list[HostView] | None:
     return None if failed else hosts
 
 
-def vocabulary_of(option: str) -> str:
-    return engine_name(option)
-
-
 class Command(BaseCommand):
     help = (
         "Can a VM live-migrate from host SRC to host DST (directed)?  Prints the verdict (safe, "
@@ -80,7 +76,7 @@ class Command(BaseCommand):
                 destination,
                 options["guest"],
                 options["hypervisor"],
-                vocabulary=vocabulary_of(options["names"]),
+                vocabulary=engine_name(options["names"]),
                 hyperv_compatibility=options["hyperv_compatibility"],
             )
         except GuestCpuError as error:

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand
 
 from cpus.cpuid import baseline, export
 from cpus.cpuid.vocabulary import DEFAULT as DEFAULT_VOCABULARY
-from cpus.cpuid.vocabulary import VOCABULARIES
-from cpus.management.commands.check_pair import load_hosts, vocabulary_of
+from cpus.cpuid.vocabulary import VOCABULARIES, engine_name
+from cpus.management.commands.check_pair import load_hosts
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if hosts is None:
             sys.exit(2)
         pool = baseline.compute(hosts)
-        record = pool.to_dict(vocabulary_of(options["names"]))
+        record = pool.to_dict(engine_name(options["names"]))
         record["exports"] = export.all_exports(pool)
         if options["json"]:
             self.stdout.write(json.dumps(record))
