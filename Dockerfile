@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY kbsite ./kbsite
 COPY cpus ./cpus
 COPY migrations_log ./migrations_log
+COPY client ./client
 RUN pip install . && rm -rf /src
 
 # collectstatic writes STATIC_ROOT at container start, as the unprivileged user.

@@ -1,5 +1,6 @@
 """docker-compose.yml and Dockerfile, checked statically (no Docker engine on our machines)."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,17 @@ def test_dockerfile_installs_the_project_and_runs_as_non_root():
     assert any(line.startswith("RUN pip install") and " ." in line for line in lines)
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in {"root", "0"}
+
+
+def test_the_image_copies_every_package_the_project_installs():
+    """``pip install .`` in the image installs what pyproject.toml's package list finds in /src:
+    a package left out of the COPY lines is missing at run time (the site serves
+    client/cpukb.py from the installed ``client`` package)."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = [
+        pattern.rstrip("*")
+        for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    missing = [name for name in packages if f"COPY {name} ./{name}" not in dockerfile]
+    assert packages and missing == []
