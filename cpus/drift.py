@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app
 from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -35,6 +34,7 @@ from cpus.cpuid import baseline as pool_baseline
 from cpus.cpuid.baseline import names
 from cpus.cpuid.stack import HostStack
 from cpus.models import DriftEvent, GuestCpuModel, Host, HostReport, MatrixRun, WebhookDelivery
+from kbsite.celery import enqueue
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 200
@@ -168,14 +168,14 @@ def _announce(event: DriftEvent) -> None:
         return
     delivery = WebhookDelivery.objects.create(event=event, url=hook.url)
 
-    def enqueue() -> None:
+    def queue_delivery() -> None:
         # By name: the task (cpus/tasks.py) imports this module for the payload.
         try:
-            current_app.signature("cpus.tasks.drift_webhook_deliver", args=(delivery.pk,)).delay()
+            enqueue("cpus.tasks.drift_webhook_deliver", delivery.pk)
         except Exception:  # noqa: BLE001 - broker down: the delivery stays pending
             log.warning("webhook delivery %s not queued (broker unavailable)", delivery.pk)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(queue_delivery)
 
 
 def event_payload(event: DriftEvent) -> dict:

@@ -36,6 +36,14 @@ app.conf.beat_schedule = {
 app.autodiscover_tasks()
 
 
+def enqueue(task: str, *args) -> None:
+    """Queue a task by its registered name (``"cpus.compat.tasks.matrix_run_tile"``): how a
+    service queues a task whose module imports the service, without importing it back.  Celery
+    resolves the name in its registry, so the embedded default's eager mode runs it at once, as
+    ``.delay`` does."""
+    app.signature(task, args=args).delay()
+
+
 @celeryd_init.connect
 def _worker_statement_timeout(**_kwargs) -> None:
     """A worker's statements may run longer than a web request's (a matrix run's preparation

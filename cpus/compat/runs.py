@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -30,6 +29,7 @@ from django.utils import timezone
 from cpus import selectors, services
 from cpus.cpuid import baseline, compat, matrix, policies
 from cpus.models import Host, HostReport, MatrixRun, MatrixTile
+from kbsite.celery import enqueue
 
 HYPERVISORS = policies.HYPERVISORS
 STALE_AFTER = datetime.timedelta(minutes=2)
@@ -37,11 +37,8 @@ MAX_ATTEMPTS = 3
 
 
 def _enqueue(task: str, *args) -> None:
-    """Queue one of ``cpus.compat.tasks`` by its registered name: the tasks call this module, so
-    this module names them instead of importing them (Celery resolves the name in its task
-    registry, and in the embedded default's eager mode the task runs at once, as with
-    ``.delay``)."""
-    current_app.signature(f"cpus.compat.tasks.{task}", args=args).delay()
+    """Queue one of ``cpus.compat.tasks``: the tasks call this module, so it names them."""
+    enqueue(f"cpus.compat.tasks.{task}", *args)
 
 
 class PoolError(ValueError):

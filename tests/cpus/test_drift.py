@@ -204,3 +204,22 @@ def test_profile_saves_a_webhook_and_refuses_a_private_one(pool, client, setting
 
 def test_reports_of_an_unknown_host_is_a_404(api, db):
     assert api.get("/api/hosts/987654/reports/").status_code == 404
+
+
+def test_the_upload_queues_the_registered_webhook_task_after_commit(
+    pool, cascade, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The catalog queues the webhook task by name (kbsite.celery.enqueue): the name must be the
+    registered task's, with the delivery's id."""
+    from cpus import drift
+    from kbsite.celery import app
+
+    queued = []
+    monkeypatch.setattr(drift, "enqueue", lambda task, *args: queued.append((task, args)))
+    DriftWebhook.objects.create(user=pool, url="https://hooks.example.com/drift")
+    _, after = cascade
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_ingest(raw=after, host_name="kvm-a", uploaded_by=pool)
+    delivery = WebhookDelivery.objects.get()
+    assert queued == [("cpus.tasks.drift_webhook_deliver", (delivery.pk,))]
+    assert queued[0][0] in app.tasks and queued[0][0] == drift_webhook_deliver.name
